@@ -1,0 +1,17 @@
+package cptquant.model;
+
+/** A decoder-only language model: token ids in, next-token logits out. */
+public interface CausalLM extends TransformerModel {
+    int vocabSize();
+
+    /** Longest sequence the position embeddings support. */
+    int maxPositions();
+
+    /**
+     * Logits for every position of one sequence: a (tokens.length x vocabSize) row-major array where row t
+     * predicts token t+1. The observer sees each block's input and output.
+     */
+    float[] logits(int[] tokens, BlockObserver observer);
+
+    default float[] logits(int[] tokens) { return logits(tokens, BlockObserver.NONE); }
+}
