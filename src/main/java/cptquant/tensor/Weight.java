@@ -4,7 +4,7 @@ package cptquant.tensor;
  * A linear layer's weight matrix W[out][in] in some storage format. Models only ever multiply by it,
  * so dense (F32/F16/BF16) and packed integer formats are interchangeable per module.
  */
-public sealed interface Weight permits DenseWeight {
+public sealed interface Weight permits DenseWeight, PackedWeight {
 
     /** Number of output features (rows of W). */
     int outFeatures();
