@@ -1,6 +1,6 @@
 package cptquant.tensor;
 
-import cptquant.kernel.Gemm;
+import cptquant.kernel.PackedGemm;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -94,16 +94,12 @@ public final class PackedWeight implements Weight {
 
     /** Dequantizes one row into dst[off, off+in): the plain reference every fast kernel is held against. */
     public void dequantizeRow(int row, float[] dst, int off) {
-        for (int g = 0; g < groups(); g++) {
-            float s = scale(row, g);
-            int z = zero(row, g);
-            for (int c = g * groupSize; c < (g + 1) * groupSize; c++) dst[off + c] = (code(row, c) - z) * s;
-        }
+        PackedGemm.dequantizeRow(row, inFeatures, bits, groupSize, codes, scales, zeros, dst, off);
     }
 
     @Override
     public void matmul(float[] x, int rows, float[] y) {
-        Gemm.matmulTransB(x, rows, inFeatures, MemorySegment.ofArray(toFloat()), outFeatures, y);
+        PackedGemm.matmul(x, rows, inFeatures, bits, groupSize, codes, scales, zeros, outFeatures, y);
     }
 
     @Override
