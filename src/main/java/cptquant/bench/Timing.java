@@ -1,0 +1,31 @@
+package cptquant.bench;
+
+import java.util.Arrays;
+
+/** Median wall time of repeated runs after warm-up: robust to the odd slow run on a shared machine. */
+public final class Timing {
+    private Timing() {}
+
+    /** An action that may throw, timed as a whole. */
+    @FunctionalInterface
+    public interface Action {
+        void run() throws Exception;
+    }
+
+    /** Median milliseconds of {@code reps} timed runs after {@code warmup} untimed ones. */
+    public static double medianMillis(int warmup, int reps, Action action) {
+        try {
+            for (int i = 0; i < warmup; i++) action.run();
+            double[] ms = new double[reps];
+            for (int i = 0; i < reps; i++) {
+                long t0 = System.nanoTime();
+                action.run();
+                ms[i] = (System.nanoTime() - t0) / 1e6;
+            }
+            Arrays.sort(ms);
+            return reps % 2 == 1 ? ms[reps / 2] : (ms[reps / 2 - 1] + ms[reps / 2]) / 2;
+        } catch (Exception e) {
+            throw new IllegalStateException("benchmark run failed: " + e.getMessage(), e);
+        }
+    }
+}
