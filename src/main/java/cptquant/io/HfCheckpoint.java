@@ -23,6 +23,7 @@ public final class HfCheckpoint {
     public static final String SINGLE = "model.safetensors";
     public static final String INDEX = "model.safetensors.index.json";
     private static final String PREFIX = "model.";
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> PICKLES = List.of("pytorch_model.bin", "pytorch_model.bin.index.json");
 
     private final Path dir;
@@ -65,7 +66,7 @@ public final class HfCheckpoint {
     private static void readShards(Path dir, Path index, Map<String, Safetensors.Tensor> out) {
         JsonNode map;
         try {
-            map = new ObjectMapper().readTree(index.toFile()).get("weight_map");
+            map = JSON.readTree(index.toFile()).get("weight_map");
         } catch (JacksonException e) {
             throw new ModelFormatException(index, "not valid JSON (" + e.getOriginalMessage() + ")", e);
         } catch (IOException e) {

@@ -206,8 +206,6 @@ public final class Safetensors {
     /** Tensor names in header order. */
     public Set<String> names() { return tensors.keySet(); }
 
-    public boolean has(String name) { return tensors.containsKey(name); }
-
     /** The named tensor; a {@link ModelFormatException} naming the file when it is absent. */
     public Tensor tensor(String name) {
         Tensor t = tensors.get(name);

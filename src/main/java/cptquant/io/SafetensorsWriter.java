@@ -19,7 +19,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Builds a .safetensors file: add tensors (float arrays stored as F32/F16/BF16, or raw little-endian
@@ -83,9 +82,6 @@ public final class SafetensorsWriter {
         entries.put(name, new Entry(dtype, shape.clone(), source));
         return this;
     }
-
-    /** Names added so far, in file order. */
-    public Set<String> names() { return entries.keySet(); }
 
     /** Writes the file atomically, creating parent directories. */
     public void write(Path target) {

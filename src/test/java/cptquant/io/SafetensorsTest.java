@@ -17,8 +17,10 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -57,7 +59,7 @@ class SafetensorsTest {
 
         Safetensors st = Safetensors.open(f);
         assertEquals(Map.of("format", "pt"), st.metadata());
-        assertEquals(java.util.List.of("w32", "w16", "wbf", "codes", "signed", "ints", "scalar"), java.util.List.copyOf(st.names()));
+        assertEquals(List.of("w32", "w16", "wbf", "codes", "signed", "ints", "scalar"), List.copyOf(st.names()));
         assertArrayEquals(w, st.tensor("w32").toFloats());
         float[] h = st.tensor("w16").toFloats();
         float[] b = st.tensor("wbf").toFloats();
@@ -78,7 +80,7 @@ class SafetensorsTest {
 
         // Rewriting replaces the file in place.
         new SafetensorsWriter().addFloats("only", DType.F32, new long[] {1}, new float[] {1}).write(f);
-        assertEquals(java.util.Set.of("only"), Safetensors.open(f).names());
+        assertEquals(Set.of("only"), Safetensors.open(f).names());
     }
 
     @Test
