@@ -66,9 +66,13 @@ public final class Llama2cCheckpoint {
         this.config = config;
         this.mapped = mapped;
         long at = HEADER_BYTES;
-        for (Tensor t : Tensor.values()) {
-            offsets[t.ordinal()] = at;
-            at += present(t) ? totalBytes(t) : 0;
+        try {
+            for (Tensor t : Tensor.values()) {
+                offsets[t.ordinal()] = at;
+                at = Math.addExact(at, present(t) ? totalBytes(t) : 0);
+            }
+        } catch (ArithmeticException e) {
+            throw new ModelFormatException(file, "impossible llama2.c header " + config + ": sizes overflow 64 bits");
         }
         if (at != mapped.byteSize()) {
             String what = at > mapped.byteSize() ? "truncated" : "has " + (mapped.byteSize() - at) + " trailing bytes";
@@ -147,6 +151,6 @@ public final class Llama2cCheckpoint {
     }
 
     private long totalBytes(Tensor t) {
-        return layerBytes(t) * (t.perLayer() ? config.nLayers() : 1);
+        return Math.multiplyExact(layerBytes(t), t.perLayer() ? config.nLayers() : 1);
     }
 }

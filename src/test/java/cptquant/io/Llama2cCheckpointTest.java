@@ -60,6 +60,8 @@ class Llama2cCheckpointTest {
         assertRejected(new int[] {64, 172, 0, 8, 4, 512, 512}, "non-positive");
         assertRejected(new int[] {64, 172, 5, 8, 4, 0, 512}, "non-positive");
         assertRejected(new int[] {1 << 20, 2, 1, 2, 2, 1 << 20, 2}, "2^31");
+        assertRejected(new int[] {1 << 15, 1 << 15, Integer.MAX_VALUE, 2, 2, 1, 2}, "overflow");
+        assertRejected(new int[] {64, 172, 5, 8, 4, -512, 512}, "truncated");
     }
 
     private void assertRejected(int[] header, String expected) throws IOException {

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class LlamaModelTest {
     static final String STORIES = "models/stories260K/stories260K.bin";
@@ -91,6 +92,26 @@ class LlamaModelTest {
         for (int i = 0; i < dense.length; i++) maxDiff = Math.max(maxDiff, Math.abs(dense[i] - packed[i]));
         assertTrue(maxDiff > 0 && maxDiff < 0.5, "int8 logits differ from f32 by " + maxDiff);
         assertSessionMatchesFull(m, tokens);
+    }
+
+    @Test
+    void untiedClassifierIsReadAfterTheRotaryTables(@TempDir Path tmp) throws IOException {
+        Path bin = TestData.require(STORIES);
+        // The same model with an untied classifier of twice the embedding: every logit doubles exactly.
+        ByteBuffer src = ByteBuffer.wrap(Files.readAllBytes(bin)).order(ByteOrder.LITTLE_ENDIAN);
+        int embFloats = 512 * 64;
+        ByteBuffer out = ByteBuffer.allocate(src.capacity() + embFloats * 4).order(ByteOrder.LITTLE_ENDIAN);
+        out.put(src.duplicate());
+        out.putInt(5 * 4, -512);
+        for (int i = 0; i < embFloats; i++) out.putFloat(2 * src.getFloat(28 + 4 * i));
+        Path untied = tmp.resolve("untied.bin");
+        Files.write(untied, out.array());
+        int[] tokens = {1, 403, 407, 261, 378};
+        float[] tied = LlamaModel.of(cptquant.io.Llama2cCheckpoint.open(bin)).logits(tokens);
+        LlamaModel model = LlamaModel.of(cptquant.io.Llama2cCheckpoint.open(untied));
+        float[] doubled = model.logits(tokens);
+        for (int i = 0; i < tied.length; i++) assertEquals(2 * tied[i], doubled[i]);
+        assertEquals(embFloats, model.otherParameters().get("output").length);
     }
 
     @Test
