@@ -134,7 +134,8 @@ class LlamaModelTest {
             assertEquals(t, s.position());
             float[] step = s.next(tokens[t]);
             for (int j = 0; j < vocab; j++) {
-                assertEquals(full[t * vocab + j], step[j], 1e-5, "position " + t + " logit " + j);
+                // Not bit-exact: packed kernels reduce vector lanes in an order that may change once JIT-compiled.
+                assertEquals(full[t * vocab + j], step[j], 1e-4, "position " + t + " logit " + j);
             }
         }
     }
