@@ -62,7 +62,9 @@ public record BitPlan(Map<String, QuantSpec> units, String method, Map<String, S
         } catch (JsonProcessingException e) {
             String at = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-            throw new ModelFormatException(file, "not valid JSON" + at + ": " + e.getOriginalMessage(), e);
+            // Jackson appends where an unclosed object began, with a source note; the position above suffices.
+            String problem = e.getOriginalMessage().lines().findFirst().orElse("").replaceFirst(" \\(start marker at .*", "");
+            throw new ModelFormatException(file, "not valid JSON" + at + ": " + problem, e);
         } catch (IOException e) {
             throw new ModelFormatException(file, "cannot read (" + e + ")", e);
         }

@@ -18,9 +18,9 @@ public sealed interface Budget {
     /**
      * An average of {@code bits} nominal bits per quantizable weight: the byte budget is
      * {@code floor(bits / 8 * weights) + overheadBytes}, i.e. the codes may average {@code bits} bits and
-     * the scales, zero points and padding that the cheapest plan stores anyway come on top. So
-     * {@code AverageBits(4)} admits exactly the all-4-bit plan, and with integer options of one group size
-     * {@code AverageBits(8)} admits the all-8-bit plan (same scales) and {@code AverageBits(16)} all-FP16.
+     * the scales, zero points and padding that the cheapest plan stores anyway come on top. So with
+     * options int4/int8 of one group size and FP16, {@code AverageBits(4)} admits exactly the all-4-bit
+     * plan, {@code AverageBits(8)} the all-8-bit plan (same scales) and {@code AverageBits(16)} all-FP16.
      */
     record AverageBits(double bits) implements Budget {
         public AverageBits {

@@ -4,6 +4,7 @@ import cptquant.quant.QuantSpec;
 import cptquant.sensitivity.Profile;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
 
@@ -31,7 +32,7 @@ public final class PaperAllocator {
         metadata.put("granularity", profile.granularity().name());
         metadata.put("cluster_centers", Arrays.stream(clusters.centers()).mapToObj(Double::toString)
                 .collect(Collectors.joining(", ")));
-        return new BitPlan(units, profile.method().name().toLowerCase(java.util.Locale.ROOT) + "-kmeans" + CLUSTERS, metadata);
+        return new BitPlan(units, profile.method().name().toLowerCase(Locale.ROOT) + "-kmeans" + CLUSTERS, metadata);
     }
 
     /** Bits for cluster {@code label} (0 = least sensitive) out of {@code clusters} formed. */
