@@ -42,6 +42,9 @@ public final class ImdbReviews {
 
     /** Reads a gzip-compressed JSON-lines review file; every review must have a text and a 0/1 label. */
     public static List<Review> read(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new ModelFormatException(file, "missing (real data lives in ../shared; set CPTQUANT_SHARED to move it)");
+        }
         List<Review> out = new ArrayList<>();
         try (InputStream in = new GZIPInputStream(Files.newInputStream(file), 1 << 16);
              MappingIterator<Review> it = READER.readValues(in)) {

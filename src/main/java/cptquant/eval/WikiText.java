@@ -34,6 +34,9 @@ public final class WikiText {
 
     /** The Hugging Face dataset rows of a raw WikiText file: one per line, blank lines as "". */
     public static List<String> rows(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new ModelFormatException(file, "missing (real data lives in ../shared; set CPTQUANT_SHARED to move it)");
+        }
         String all;
         try {
             all = Files.readString(file);

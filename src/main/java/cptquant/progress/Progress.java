@@ -25,24 +25,27 @@ public interface Progress extends AutoCloseable {
     /** Reports nothing. */
     Progress NONE = (done, tokensPerSecond) -> {};
 
-    /** A console progress bar on stderr for {@code total} units, showing tokens per second. */
+    /**
+     * A console progress bar on stderr for {@code total} units, showing tokens per second. The bar appears at
+     * the first update, so a job that turns out to have nothing to do (a cache hit) prints nothing.
+     */
     static Progress bar(String task, long total) {
-        ProgressBar bar = new ProgressBarBuilder()
-                .setTaskName(task)
-                .setInitialMax(total)
-                .setStyle(ProgressBarStyle.ASCII)
-                .setUpdateIntervalMillis(500)
-                .build();
         return new Progress() {
+            private ProgressBar bar;
+
             @Override
             public void update(long done, double tokensPerSecond) {
+                if (bar == null) {
+                    bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total)
+                            .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).build();
+                }
                 bar.stepTo(done);
                 bar.setExtraMessage(String.format("%,.0f tok/s", tokensPerSecond));
             }
 
             @Override
             public void close() {
-                bar.close();
+                if (bar != null) bar.close();
             }
         };
     }
