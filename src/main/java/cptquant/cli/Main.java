@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** Entry point of the cptquant command line. */
 @Command(name = "cptquant", mixinStandardHelpOptions = true, version = "cptquant 0.1.0",
         description = "Mixed-precision post-training quantization of transformer language models.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, EvalCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -2,23 +2,34 @@ package cptquant.io;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /** Writes files so that readers never see half of one: a temporary file beside the target, then a rename. */
 public final class AtomicFiles {
     private AtomicFiles() {}
 
-    /** Writes {@code bytes} to {@code target} atomically, creating parent directories. */
-    public static void write(Path target, byte[] bytes) {
+    /** Streams a file's content into an open channel (for files too large to build in memory first). */
+    @FunctionalInterface
+    public interface Content {
+        void writeTo(FileChannel out) throws IOException;
+    }
+
+    /** Writes {@code content} to {@code target} atomically, creating parent directories. */
+    public static void write(Path target, Content content) {
         Path abs = target.toAbsolutePath();
         try {
             Files.createDirectories(abs.getParent());
             Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
             try {
-                Files.write(tmp, bytes);
+                try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                    content.writeTo(out);
+                }
                 Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } finally {
                 Files.deleteIfExists(tmp);
@@ -28,8 +39,18 @@ public final class AtomicFiles {
         }
     }
 
+    /** Writes {@code bytes} to {@code target} atomically, creating parent directories. */
+    public static void write(Path target, byte[] bytes) {
+        write(target, out -> writeFully(out, ByteBuffer.wrap(bytes)));
+    }
+
     /** Writes UTF-8 text atomically. */
     public static void writeString(Path target, String text) {
         write(target, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Writes all remaining bytes of {@code buf} (a channel write may take only part of them). */
+    public static void writeFully(FileChannel out, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) out.write(buf);
     }
 }

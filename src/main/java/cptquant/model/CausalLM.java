@@ -14,4 +14,9 @@ public interface CausalLM extends TransformerModel {
     float[] logits(int[] tokens, BlockObserver observer);
 
     default float[] logits(int[] tokens) { return logits(tokens, BlockObserver.NONE); }
+
+    /** A fresh incremental decoder for one sequence, for families that cache keys and values. */
+    default DecodingSession startSession() {
+        throw new UnsupportedOperationException(architecture() + " has no incremental decoding session");
+    }
 }

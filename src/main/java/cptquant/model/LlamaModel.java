@@ -1,0 +1,250 @@
+package cptquant.model;
+
+import cptquant.io.Llama2cCheckpoint;
+import cptquant.io.Llama2cCheckpoint.Config;
+import cptquant.io.Llama2cCheckpoint.Tensor;
+import cptquant.io.ModelFormatException;
+import cptquant.kernel.Attention;
+import cptquant.kernel.Ops;
+import cptquant.kernel.Rotary;
+import cptquant.tensor.DenseWeight;
+import cptquant.tensor.Linear;
+import cptquant.tokenize.Llama2cTokenizer;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Llama architecture as llama2.c defines it: pre-RMSNorm blocks of rotary grouped-query attention and
+ * a SwiGLU feed-forward (w2(silu(w1 x) * w3 x)), a final RMSNorm and a classifier that is the token
+ * embedding when tied. Block linears are named as in Meta's checkpoints ("layers.3.attention.wq").
+ */
+public final class LlamaModel implements CausalLM {
+    private static final float RMS_EPS = 1e-5f;
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** One block's parameters; the linears are the ones quantization swaps weights in. */
+    private record Layer(float[] attentionNorm, Linear wq, Linear wk, Linear wv, Linear wo,
+                         float[] ffnNorm, Linear w1, Linear w2, Linear w3) {
+        List<Linear> linears() { return List.of(wq, wk, wv, wo, w1, w2, w3); }
+    }
+
+    /** How a block attends: the full causal sequence, or one new position against a cache. */
+    @FunctionalInterface
+    private interface Attend {
+        void apply(int layer, float[] q, float[] k, float[] v, int rows, int startPos, float[] out);
+    }
+
+    private final Config config;
+    private final DenseWeight embedding;
+    private final DenseWeight classifier;
+    private final float[] finalNorm;
+    private final List<Layer> layers;
+    private final List<Block> blocks;
+    private final Rotary rotary;
+    private final float scale;
+
+    private LlamaModel(Llama2cCheckpoint ck) {
+        this.config = ck.config();
+        this.embedding = ck.weight(Tensor.TOKEN_EMBEDDING, 0);
+        this.classifier = ck.present(Tensor.WCLS) ? ck.weight(Tensor.WCLS, 0) : embedding;
+        this.finalNorm = ck.floats(Tensor.RMS_FINAL, 0);
+        List<Layer> ls = new ArrayList<>();
+        List<Block> bs = new ArrayList<>();
+        for (int i = 0; i < config.nLayers(); i++) {
+            Layer layer = new Layer(ck.floats(Tensor.RMS_ATT, i),
+                    linear(ck, Tensor.WQ, i, "attention.wq"), linear(ck, Tensor.WK, i, "attention.wk"),
+                    linear(ck, Tensor.WV, i, "attention.wv"), linear(ck, Tensor.WO, i, "attention.wo"),
+                    ck.floats(Tensor.RMS_FFN, i),
+                    linear(ck, Tensor.W1, i, "feed_forward.w1"), linear(ck, Tensor.W2, i, "feed_forward.w2"),
+                    linear(ck, Tensor.W3, i, "feed_forward.w3"));
+            ls.add(layer);
+            bs.add(new Block(i, "layers." + i, layer.linears()));
+        }
+        this.layers = List.copyOf(ls);
+        this.blocks = List.copyOf(bs);
+        this.rotary = new Rotary(config.headDim(), config.seqLen(), Rotary.DEFAULT_THETA);
+        this.scale = (float) (1.0 / Math.sqrt(config.headDim()));
+    }
+
+    private static Linear linear(Llama2cCheckpoint ck, Tensor t, int layer, String name) {
+        return new Linear("layers." + layer + "." + name, ck.weight(t, layer), null);
+    }
+
+    /** The model over an opened checkpoint (weights stay memory-mapped). */
+    public static LlamaModel of(Llama2cCheckpoint checkpoint) {
+        return new LlamaModel(checkpoint);
+    }
+
+    /**
+     * Loads a llama2.c checkpoint and the tokenizer beside it (tokenizer.bin or tok512.bin); the name is
+     * the file name without ".bin".
+     */
+    public static LoadedModel.Causal load(Path bin) {
+        LlamaModel model = of(Llama2cCheckpoint.open(bin));
+        Llama2cTokenizer tokenizer = Llama2cTokenizer.beside(bin);
+        if (tokenizer.vocabSize() != model.vocabSize()) {
+            throw new ModelFormatException(bin, "the tokenizer beside it has " + tokenizer.vocabSize()
+                    + " tokens but the checkpoint's vocabulary is " + model.vocabSize());
+        }
+        String name = bin.getFileName().toString().replaceFirst("\\.bin$", "");
+        return new LoadedModel.Causal(name, model, tokenizer);
+    }
+
+    public Config config() { return config; }
+
+    @Override public String architecture() { return "llama"; }
+
+    @Override public List<Block> blocks() { return blocks; }
+
+    @Override public int hiddenSize() { return config.dim(); }
+
+    @Override public int vocabSize() { return config.vocabSize(); }
+
+    @Override public int maxPositions() { return config.seqLen(); }
+
+    @Override
+    public Map<String, float[]> otherParameters() {
+        Map<String, float[]> m = new LinkedHashMap<>();
+        m.put("tok_embeddings", embedding.toFloat());
+        for (int i = 0; i < layers.size(); i++) {
+            m.put("layers." + i + ".attention_norm", layers.get(i).attentionNorm().clone());
+            m.put("layers." + i + ".ffn_norm", layers.get(i).ffnNorm().clone());
+        }
+        m.put("norm", finalNorm.clone());
+        if (classifier != embedding) m.put("output", classifier.toFloat());
+        return m;
+    }
+
+    @Override
+    public float[] logits(int[] tokens, BlockObserver observer) {
+        int n = tokens.length;
+        if (n == 0 || n > maxPositions()) {
+            throw new IllegalArgumentException("sequence of " + n + " tokens; this model takes 1.." + maxPositions());
+        }
+        Attend causal = (layer, q, k, v, rows, start, out) -> Attention.multiHead(q, k, v, 1, rows,
+                config.nHeads(), config.nKvHeads(), config.headDim(), true, null, scale, out);
+        float[] x = embed(tokens);
+        for (int i = 0; i < layers.size(); i++) {
+            float[] y = block(i, x, n, 0, causal);
+            observer.onBlock(i, x, y, n, config.dim(), null);
+            x = y;
+        }
+        return classify(x, n);
+    }
+
+    @Override
+    public DecodingSession startSession() {
+        return new Session();
+    }
+
+    private float[] embed(int[] tokens) {
+        int dim = config.dim();
+        float[] x = new float[tokens.length * dim];
+        MemorySegment table = embedding.data();
+        for (int t = 0; t < tokens.length; t++) {
+            int id = tokens[t];
+            if (id < 0 || id >= vocabSize()) throw new IllegalArgumentException("token id " + id + " outside vocabulary " + vocabSize());
+            MemorySegment.copy(table, F32_LE, (long) id * dim * Float.BYTES, x, t * dim, dim);
+        }
+        return x;
+    }
+
+    /** One block over {@code rows} positions starting at startPos; returns a new residual stream. */
+    private float[] block(int i, float[] x, int rows, int startPos, Attend attend) {
+        Layer l = layers.get(i);
+        int dim = config.dim();
+        float[] h = new float[rows * dim];
+        Ops.rmsNorm(x, h, rows, dim, l.attentionNorm(), RMS_EPS);
+        float[] q = l.wq().forward(h, rows), k = l.wk().forward(h, rows), v = l.wv().forward(h, rows);
+        rotary.apply(q, rows, config.nHeads(), startPos);
+        rotary.apply(k, rows, config.nKvHeads(), startPos);
+        float[] att = new float[rows * dim];
+        attend.apply(i, q, k, v, rows, startPos, att);
+        float[] out = l.wo().forward(att, rows);
+        Ops.addInPlace(out, x, rows * dim);
+
+        Ops.rmsNorm(out, h, rows, dim, l.ffnNorm(), RMS_EPS);
+        float[] gate = l.w1().forward(h, rows), up = l.w3().forward(h, rows);
+        int hidden = rows * config.hiddenDim();
+        Ops.silu(gate, hidden);
+        Ops.mulInPlace(gate, up, hidden);
+        Ops.addInPlace(out, l.w2().forward(gate, rows), rows * dim);
+        return out;
+    }
+
+    private float[] classify(float[] x, int rows) {
+        float[] h = new float[x.length];
+        Ops.rmsNorm(x, h, rows, config.dim(), finalNorm, RMS_EPS);
+        float[] logits = new float[rows * vocabSize()];
+        classifier.matmul(h, rows, logits);
+        return logits;
+    }
+
+    /** Decoding with a key/value cache of every layer, laid out [position][nKvHeads * headDim]. */
+    private final class Session implements DecodingSession {
+        private final float[][] keys = new float[layers.size()][];
+        private final float[][] values = new float[layers.size()][];
+        private final Attend cached;
+        private int position;
+
+        Session() {
+            int kvDim = config.kvDim();
+            for (int i = 0; i < layers.size(); i++) {
+                keys[i] = new float[config.seqLen() * kvDim];
+                values[i] = new float[config.seqLen() * kvDim];
+            }
+            cached = (layer, q, k, v, rows, pos, out) -> {
+                System.arraycopy(k, 0, keys[layer], pos * kvDim, kvDim);
+                System.arraycopy(v, 0, values[layer], pos * kvDim, kvDim);
+                attendCached(q, keys[layer], values[layer], pos, config.nHeads(), config.nKvHeads(),
+                        config.headDim(), scale, out);
+            };
+        }
+
+        @Override
+        public float[] next(int token) {
+            if (position >= maxPositions()) {
+                throw new IllegalStateException("the session is full: " + maxPositions() + " positions");
+            }
+            float[] x = embed(new int[] {token});
+            for (int i = 0; i < layers.size(); i++) x = block(i, x, 1, position, cached);
+            position++;
+            return classify(x, 1);
+        }
+
+        @Override
+        public int position() { return position; }
+    }
+
+    /**
+     * One query position {@code pos} attending to cached positions 0..pos (inclusive): q and out are
+     * nHeads*headDim; the caches are [position][nKvHeads*headDim]. Same contract as the kernels'
+     * Attention.decodeStep, which is meant to replace it.
+     */
+    private static void attendCached(float[] q, float[] kCache, float[] vCache, int pos, int nHeads, int nKvHeads,
+                                     int headDim, float scale, float[] out) {
+        int group = nHeads / nKvHeads, kvDim = nKvHeads * headDim;
+        float[] scores = new float[pos + 1];
+        for (int h = 0; h < nHeads; h++) {
+            int qo = h * headDim, kvo = (h / group) * headDim;
+            for (int t = 0; t <= pos; t++) {
+                float s = 0;
+                for (int d = 0; d < headDim; d++) s += q[qo + d] * kCache[t * kvDim + kvo + d];
+                scores[t] = s * scale;
+            }
+            Ops.softmax(scores, 0, pos + 1);
+            Arrays.fill(out, qo, qo + headDim, 0f);
+            for (int t = 0; t <= pos; t++) {
+                float p = scores[t];
+                for (int d = 0; d < headDim; d++) out[qo + d] += p * vCache[t * kvDim + kvo + d];
+            }
+        }
+    }
+}

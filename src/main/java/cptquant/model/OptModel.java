@@ -1,0 +1,288 @@
+package cptquant.model;
+
+import cptquant.io.HfCheckpoint;
+import cptquant.io.HfConfig;
+import cptquant.io.ModelFormatException;
+import cptquant.kernel.Attention;
+import cptquant.kernel.Ops;
+import cptquant.tensor.DenseWeight;
+import cptquant.tensor.Linear;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Meta's OPT decoder, computing exactly what Hugging Face's OPTForCausalLM computes: learned positions
+ * offset by 2, pre- or post-LayerNorm blocks, an FFN with the configured activation, optional
+ * project_in/project_out around the blocks when word_embed_proj_dim differs from hidden_size (OPT-350M),
+ * and an LM head tied to the token embeddings. Weights stay in the memory-mapped checkpoint.
+ */
+public final class OptModel implements CausalLM {
+    private static final float LN_EPS = 1e-5f; // PyTorch's nn.LayerNorm default, which OPT uses
+    private static final int POSITION_OFFSET = 2; // OPT's learned positions reserve the first two rows
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** The config.json fields OPT uses, with Hugging Face's defaults. */
+    public record Config(int vocabSize, int hiddenSize, int layers, int heads, int ffnDim, int maxPositions,
+                         int wordEmbedProjDim, boolean layerNormBefore, boolean enableBias,
+                         boolean layerNormAffine, boolean finalLayerNorm, Activation activation,
+                         boolean tieWordEmbeddings) {
+
+        static Config from(HfConfig c) {
+            String type = c.getString("model_type");
+            if (!type.equals("opt")) {
+                throw new ModelFormatException(c.file(), "model_type \"" + type + "\" is not supported by the OPT loader");
+            }
+            int hidden = c.getInt("hidden_size");
+            int heads = c.getInt("num_attention_heads");
+            if (hidden <= 0 || heads <= 0 || hidden % heads != 0) {
+                throw new ModelFormatException(c.file(), "hidden_size " + hidden
+                        + " must be a positive multiple of num_attention_heads " + heads);
+            }
+            boolean before = c.getBoolean("do_layer_norm_before", true);
+            return new Config(c.getInt("vocab_size"), hidden, c.getInt("num_hidden_layers"), heads,
+                    c.getInt("ffn_dim"), c.getInt("max_position_embeddings"),
+                    c.getInt("word_embed_proj_dim", hidden), before, c.getBoolean("enable_bias", true),
+                    c.getBoolean("layer_norm_elementwise_affine", true),
+                    before && !c.getBoolean("_remove_final_layer_norm", false),
+                    Activation.of(c, c.getString("activation_function", "relu")),
+                    c.getBoolean("tie_word_embeddings", true));
+        }
+
+        int headDim() { return hiddenSize / heads; }
+
+        boolean projects() { return wordEmbedProjDim != hiddenSize; }
+    }
+
+    /** The FFN activations Hugging Face names "relu", "gelu" (exact erf) and "silu"/"swish". */
+    public enum Activation {
+        RELU, GELU, SILU;
+
+        static Activation of(HfConfig c, String name) {
+            return switch (name.toLowerCase(Locale.ROOT)) {
+                case "relu" -> RELU;
+                case "gelu" -> GELU;
+                case "silu", "swish" -> SILU;
+                default -> throw new ModelFormatException(c.file(), "activation_function \"" + name
+                        + "\" is not supported (relu, gelu, silu)");
+            };
+        }
+
+        void apply(float[] x, int n) {
+            switch (this) {
+                case RELU -> Ops.relu(x, n);
+                case GELU -> Ops.gelu(x, n);
+                case SILU -> Ops.silu(x, n);
+            }
+        }
+    }
+
+    /** LayerNorm parameters; ones and zeros when the checkpoint has no elementwise affine. */
+    private record Norm(String name, float[] gamma, float[] beta, boolean stored) {
+        void apply(float[] x, float[] out, int rows) {
+            Ops.layerNorm(x, out, rows, gamma.length, gamma, beta, LN_EPS);
+        }
+    }
+
+    private record Layer(Linear q, Linear k, Linear v, Linear o, Linear fc1, Linear fc2,
+                         Norm attnNorm, Norm ffnNorm) {}
+
+    private final Config config;
+    private final DenseWeight embedTokens;
+    private final DenseWeight embedPositions;
+    private final Linear projectIn;
+    private final Linear projectOut;
+    private final Norm finalNorm;
+    private final DenseWeight lmHead;
+    private final List<Layer> layers;
+    private final List<Block> blocks;
+
+    private OptModel(Config config, DenseWeight embedTokens, DenseWeight embedPositions, Linear projectIn,
+                     Linear projectOut, Norm finalNorm, DenseWeight lmHead, List<Layer> layers) {
+        this.config = config;
+        this.embedTokens = embedTokens;
+        this.embedPositions = embedPositions;
+        this.projectIn = projectIn;
+        this.projectOut = projectOut;
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+        this.layers = List.copyOf(layers);
+        List<Block> bs = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            bs.add(new Block(i, "layers." + i, List.of(l.q(), l.k(), l.v(), l.o(), l.fc1(), l.fc2())));
+        }
+        this.blocks = List.copyOf(bs);
+    }
+
+    /** Loads a Hugging Face OPT checkpoint directory (config.json + safetensors), memory-mapping its weights. */
+    public static OptModel load(Path dir) {
+        HfCheckpoint ck = HfCheckpoint.open(dir);
+        Config c = Config.from(ck.config());
+        return new Loader(ck, c).model();
+    }
+
+    /** Reads and shape-checks each tensor against the config. */
+    private record Loader(HfCheckpoint ck, Config c) {
+        private static final String DECODER = "model.decoder.";
+
+        OptModel model() {
+            int h = c.hiddenSize(), p = c.wordEmbedProjDim();
+            DenseWeight embed = weight(DECODER + "embed_tokens.weight", c.vocabSize(), p);
+            DenseWeight positions = weight(DECODER + "embed_positions.weight", c.maxPositions() + POSITION_OFFSET, h);
+            Linear in = c.projects() ? new Linear("project_in", weight(DECODER + "project_in.weight", h, p), null) : null;
+            Linear out = c.projects() ? new Linear("project_out", weight(DECODER + "project_out.weight", p, h), null) : null;
+            Norm fin = c.finalLayerNorm() ? norm("final_layer_norm") : null;
+            DenseWeight head = c.tieWordEmbeddings() ? embed : weight("lm_head.weight", c.vocabSize(), p);
+            List<Layer> layers = new ArrayList<>();
+            for (int i = 0; i < c.layers(); i++) {
+                String n = "layers." + i + ".";
+                layers.add(new Layer(linear(n + "self_attn.q_proj", h, h), linear(n + "self_attn.k_proj", h, h),
+                        linear(n + "self_attn.v_proj", h, h), linear(n + "self_attn.out_proj", h, h),
+                        linear(n + "fc1", c.ffnDim(), h), linear(n + "fc2", h, c.ffnDim()),
+                        norm(n + "self_attn_layer_norm"), norm(n + "final_layer_norm")));
+            }
+            return new OptModel(c, embed, positions, in, out, fin, head, layers);
+        }
+
+        private DenseWeight weight(String name, int rows, int cols) {
+            return ck.tensor(name).requireFloat().requireShape(rows, cols).asWeight();
+        }
+
+        private float[] vector(String name, int n) {
+            return ck.tensor(name).requireFloat().requireShape(n).toFloats();
+        }
+
+        /** A block linear named as quantization addresses it, e.g. "layers.3.fc1". */
+        private Linear linear(String name, int out, int in) {
+            float[] bias = c.enableBias() ? vector(DECODER + name + ".bias", out) : null;
+            return new Linear(name, weight(DECODER + name + ".weight", out, in), bias);
+        }
+
+        private Norm norm(String name) {
+            int h = c.hiddenSize();
+            if (!c.layerNormAffine()) {
+                float[] ones = new float[h];
+                Arrays.fill(ones, 1f);
+                return new Norm(name, ones, new float[h], false);
+            }
+            return new Norm(name, vector(DECODER + name + ".weight", h), vector(DECODER + name + ".bias", h), true);
+        }
+    }
+
+    public Config config() { return config; }
+
+    @Override public String architecture() { return "opt"; }
+
+    @Override public List<Block> blocks() { return blocks; }
+
+    @Override public int hiddenSize() { return config.hiddenSize(); }
+
+    @Override public int vocabSize() { return config.vocabSize(); }
+
+    @Override public int maxPositions() { return config.maxPositions(); }
+
+    /**
+     * Embeddings, positions, projections, LayerNorm parameters and an untied LM head, copied to fresh
+     * arrays. Block linear biases are left out: they belong to their {@link Linear}.
+     */
+    @Override
+    public Map<String, float[]> otherParameters() {
+        Map<String, float[]> m = new LinkedHashMap<>();
+        m.put("embed_tokens.weight", embedTokens.toFloat());
+        m.put("embed_positions.weight", embedPositions.toFloat());
+        if (projectIn != null) m.put("project_in.weight", projectIn.weight().toFloat());
+        for (Layer l : layers) {
+            putNorm(m, l.attnNorm());
+            putNorm(m, l.ffnNorm());
+        }
+        if (finalNorm != null) putNorm(m, finalNorm);
+        if (projectOut != null) m.put("project_out.weight", projectOut.weight().toFloat());
+        if (lmHead != embedTokens) m.put("lm_head.weight", lmHead.toFloat());
+        return m;
+    }
+
+    private static void putNorm(Map<String, float[]> m, Norm n) {
+        if (!n.stored()) return;
+        m.put(n.name() + ".weight", n.gamma().clone());
+        m.put(n.name() + ".bias", n.beta().clone());
+    }
+
+    @Override
+    public float[] logits(int[] tokens, BlockObserver observer) {
+        int n = tokens.length, h = config.hiddenSize();
+        if (n == 0 || n > config.maxPositions()) {
+            throw new IllegalArgumentException("OPT sequence length must be 1.." + config.maxPositions() + ", got " + n);
+        }
+        float[] x = embed(tokens);
+        if (projectIn != null) x = projectIn.forward(x, n);
+        MemorySegment pos = embedPositions.asF32();
+        for (int t = 0; t < n; t++) {
+            for (int j = 0; j < h; j++) {
+                x[t * h + j] += pos.getAtIndex(F32_LE, (long) (t + POSITION_OFFSET) * h + j);
+            }
+        }
+        for (int i = 0; i < layers.size(); i++) {
+            float[] in = x.clone();
+            layer(layers.get(i), x, n);
+            observer.onBlock(i, in, x, n, h, null);
+        }
+        if (finalNorm != null) finalNorm.apply(x, x, n);
+        if (projectOut != null) x = projectOut.forward(x, n);
+        float[] logits = new float[Math.multiplyExact(n, config.vocabSize())];
+        lmHead.matmul(x, n, logits);
+        return logits;
+    }
+
+    /** Token embedding rows, n x wordEmbedProjDim. */
+    private float[] embed(int[] tokens) {
+        int d = config.wordEmbedProjDim();
+        MemorySegment table = embedTokens.asF32();
+        float[] x = new float[tokens.length * d];
+        for (int t = 0; t < tokens.length; t++) {
+            int id = tokens[t];
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + config.vocabSize());
+            }
+            MemorySegment.copy(table, F32_LE, (long) id * d * Float.BYTES, x, t * d, d);
+        }
+        return x;
+    }
+
+    /** One decoder layer applied to the residual stream x (n x hidden) in place. */
+    private void layer(Layer l, float[] x, int n) {
+        int h = config.hiddenSize(), size = n * h;
+        boolean pre = config.layerNormBefore();
+        float[] a = x;
+        if (pre) {
+            a = new float[size];
+            l.attnNorm().apply(x, a, n);
+        }
+        float[] q = l.q().forward(a, n);
+        float scaling = (float) Math.pow(config.headDim(), -0.5);
+        for (int i = 0; i < size; i++) q[i] *= scaling; // HF scales the query projection, not the scores
+        float[] k = l.k().forward(a, n);
+        float[] v = l.v().forward(a, n);
+        float[] ctx = new float[size];
+        Attention.multiHead(q, k, v, 1, n, config.heads(), config.heads(), config.headDim(), true, null, 1f, ctx);
+        Ops.addInPlace(x, l.o().forward(ctx, n), size);
+        if (!pre) l.attnNorm().apply(x, x, n);
+
+        float[] f = x;
+        if (pre) {
+            f = new float[size];
+            l.ffnNorm().apply(x, f, n);
+        }
+        float[] up = l.fc1().forward(f, n);
+        config.activation().apply(up, up.length);
+        Ops.addInPlace(x, l.fc2().forward(up, n), size);
+        if (!pre) l.ffnNorm().apply(x, x, n);
+    }
+}
