@@ -5,6 +5,7 @@ import cptquant.kernel.Parallel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteOrder;
 import java.util.Random;
 import java.util.concurrent.atomic.DoubleAdder;
@@ -20,18 +21,40 @@ public final class KernelBench {
 
     /** GFLOPS (2mnk per multiply) of {@link Gemm#matmulTransB} on random data, median of {@code reps}. */
     public static double gemmGflops(int m, int k, int n, int reps) {
+        return gemmRate(m, k, n, reps).wallGflops();
+    }
+
+    /**
+     * Wall-clock GFLOPS, and GFLOPS per second of process CPU time: on a machine shared with other
+     * jobs the second (times the thread count) estimates what the kernel does on idle cores. It undercounts
+     * for short calls, where pool threads spin between tasks.
+     */
+    record Rate(double wallGflops, double gflopsPerCpuSecond) {}
+
+    static Rate gemmRate(int m, int k, int n, int reps) {
         Random r = new Random(1);
         float[] a = new float[m * k];
         float[] b = new float[n * k];
         for (int i = 0; i < a.length; i++) a[i] = r.nextFloat() - 0.5f;
         for (int i = 0; i < b.length; i++) b[i] = r.nextFloat() - 0.5f;
         float[] c = new float[m * n];
+        int warmup = Math.max(2, reps / 2);
+        double flops = 2.0 * m * n * k;
         try (Arena arena = Arena.ofShared()) {
             MemorySegment w = arena.allocate((long) b.length * Float.BYTES, 64);
             MemorySegment.copy(b, 0, w, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, b.length);
-            double ms = Timing.medianMillis(Math.max(2, reps / 2), reps, () -> Gemm.matmulTransB(a, m, k, w, n, c));
-            return 2.0 * m * n * k / (ms * 1e6);
+            Timing.Action multiply = () -> Gemm.matmulTransB(a, m, k, w, n, c);
+            Timing.medianMillis(0, warmup, multiply); // warm-up apart, so JIT time stays out of the CPU count
+            long cpu0 = processCpuNanos();
+            double ms = Timing.medianMillis(0, reps, multiply);
+            double cpuSeconds = (processCpuNanos() - cpu0) / 1e9;
+            return new Rate(flops / (ms * 1e6), flops * reps / cpuSeconds / 1e9);
         }
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     /** Read bandwidth in GB/s: a 1 GiB off-heap buffer summed with vector loads on all kernel threads. */
@@ -63,10 +86,14 @@ public final class KernelBench {
     /** Prints GEMM GFLOPS at a BERT-base FFN shape and a decode shape, and the read bandwidth. */
     public static void main(String[] args) {
         System.out.printf("threads %d, vector %d floats%n", Parallel.threads(), F.length());
-        System.out.printf("gemm 2048x768x3072: %.1f GFLOPS%n", gemmGflops(2048, 768, 3072, 5));
-        System.out.printf("gemm 512x768x768:   %.1f GFLOPS%n", gemmGflops(512, 768, 768, 9));
-        System.out.printf("gemv 1x768x3072:    %.1f GFLOPS%n", gemmGflops(1, 768, 3072, 51));
-        System.out.printf("gemv 4x4096x4096:   %.1f GFLOPS%n", gemmGflops(4, 4096, 4096, 21));
+        int[][] shapes = {{2048, 768, 3072}, {512, 768, 768}, {1, 768, 3072}, {4, 4096, 4096}};
+        int[] reps = {7, 11, 51, 21};
+        for (int s = 0; s < shapes.length; s++) {
+            int m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+            Rate rate = gemmRate(m, k, n, reps[s]);
+            System.out.printf("%s %dx%dx%d: %.1f GFLOPS wall, %.1f GFLOPS per CPU-second%n",
+                    m < 8 ? "gemv" : "gemm", m, k, n, rate.wallGflops(), rate.gflopsPerCpuSecond());
+        }
         System.out.printf("memory read:        %.1f GB/s%n", memoryBandwidthGBs());
     }
 }

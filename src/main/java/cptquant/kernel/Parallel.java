@@ -1,6 +1,7 @@
 package cptquant.kernel;
 
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
@@ -22,10 +23,15 @@ public final class Parallel {
         old.shutdown();
     }
 
-    /** Runs body(i) for i in [0, n), split over the pool; runs inline when n == 1 or one thread. */
+    /**
+     * Runs body(i) for i in [0, n), split over the pool; runs inline when n == 1, with one thread, or when
+     * called from one of the pool's own workers (a kernel inside a parallel loop, e.g. the GEMMs of one
+     * attention head): the outer loop already keeps every thread busy, and nesting would only add overhead.
+     */
     public static void forRange(int n, IntConsumer body) {
         if (n <= 0) return;
-        if (n == 1 || threads() == 1) {
+        if (n == 1 || threads() == 1
+                || Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == pool) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }

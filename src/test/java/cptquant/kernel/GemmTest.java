@@ -36,7 +36,7 @@ class GemmTest {
 
     @ParameterizedTest
     @CsvSource({
-        "1,1,1", "3,17,5", "1,768,65", "2,33,40", "4,16,16", "7,100,31", // GEMV path
+        "1,1,1", "3,17,5", "1,768,65", "2,33,40", "4,16,16", "7,100,31", "5,2100,9", // GEMV path (k blocked past 1024)
         "8,1,1", "37,769,65", "9,257,33", "96,256,64", "100,300,97", "193,513,545", "12,1024,32", // GEMM path
     })
     void matchesReferenceOnHeapAndOffHeapWeights(int m, int k, int n) {
