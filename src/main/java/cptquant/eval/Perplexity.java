@@ -107,7 +107,7 @@ public final class Perplexity {
      * independent, so they are spread over the kernel pool; the sum runs in row order so the result does
      * not depend on the thread count.
      */
-    static double windowNll(float[] logits, int[] window, int vocab) {
+    public static double windowNll(float[] logits, int[] window, int vocab) {
         int rows = window.length - 1;
         if (logits.length != window.length * vocab) {
             throw new IllegalStateException("model returned " + logits.length + " logits for " + window.length
