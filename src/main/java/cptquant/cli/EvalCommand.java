@@ -74,7 +74,7 @@ public final class EvalCommand implements Callable<Integer> {
         if (limit != null && limit < 1) throw new IllegalArgumentException("--limit must be >= 1, got " + limit);
         if (seqlen != null && !task.equals("wikitext2")) throw new IllegalArgumentException("--seqlen applies to wikitext2 only");
         if (trainLimit != null && !task.equals("imdb")) throw new IllegalArgumentException("--train-limit applies to imdb only");
-        if (trainLimit != null && trainLimit < 2) throw new IllegalArgumentException("--train-limit must be >= 2, got " + trainLimit);
+        if (trainLimit != null && trainLimit < 10) throw new IllegalArgumentException("--train-limit must be >= 10, got " + trainLimit);
     }
 
     private Perplexity.Result wikitext(LoadedModel loaded) {
@@ -95,7 +95,7 @@ public final class EvalCommand implements Callable<Integer> {
         }
         Imdb.Settings d = Imdb.Settings.DEFAULTS;
         Imdb.Settings settings = new Imdb.Settings(trainLimit != null ? trainLimit : d.trainLimit(), d.maxTokens(),
-                d.batch(), d.seed(), d.l2());
+                d.batch(), d.seed(), d.penalties());
         ClassifierHead head = null;
         if (!Imdb.hasOwnHead(enc.model(), enc.tokenizer())) {
             try (Progress bar = Progress.bar("imdb head", batches(settings.trainLimit(), settings))) {

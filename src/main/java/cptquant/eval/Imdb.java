@@ -33,6 +33,9 @@ import java.util.stream.IntStream;
  * {@link Settings#maxTokens} tokens (default 128) and batched in order of length to limit padding.
  */
 public final class Imdb {
+    /** Cross-validation folds for choosing the head's penalty. */
+    private static final int FOLDS = 5;
+
     private Imdb() {}
 
     /**
@@ -42,14 +45,23 @@ public final class Imdb {
      * @param maxTokens  tokens per review, special tokens included
      * @param batch      reviews per encoder call
      * @param seed       seed of the balanced train subset
-     * @param l2         L2 penalty of the logistic head
+     * @param penalties  L2 penalties tried for the logistic head, the best chosen by 5-fold cross-validation on
+     *                   the train subset (one entry: used as is)
      */
-    public record Settings(int trainLimit, int maxTokens, int batch, long seed, double l2) {
-        public static final Settings DEFAULTS = new Settings(2000, 128, 32, 20111, LogisticRegression.DEFAULT_L2);
+    public record Settings(int trainLimit, int maxTokens, int batch, long seed, List<Double> penalties) {
+        /**
+         * Defaults. Penalties up to 10^4 matter: on all-MiniLM-L6-v2 with 400-800 train reviews the
+         * scikit-learn default (1) fits the train set perfectly and scores 66-69% on the test, 1000 scores 73-74%.
+         */
+        public static final Settings DEFAULTS = new Settings(2000, 128, 32, 20111,
+                List.of(1.0, 10.0, 100.0, 1000.0, 10000.0));
 
         public Settings {
-            if (trainLimit < 2 || maxTokens < 2 || batch < 1 || !(l2 > 0)) {
-                throw new IllegalArgumentException("IMDB settings need train-limit >= 2, max tokens >= 2, batch >= 1, l2 > 0");
+            penalties = List.copyOf(penalties);
+            if (trainLimit < 2 * FOLDS || maxTokens < 2 || batch < 1 || penalties.isEmpty()
+                    || !penalties.stream().allMatch(l2 -> l2 > 0)) {
+                throw new IllegalArgumentException("IMDB settings need train-limit >= " + 2 * FOLDS
+                        + ", max tokens >= 2, batch >= 1 and positive penalties");
             }
         }
     }
@@ -81,8 +93,10 @@ public final class Imdb {
                 settings.trainLimit(), settings.seed());
         float[] features = embed(encoder, tokenizer, train, settings, progress);
         int[] labels = train.stream().mapToInt(ImdbReviews.Review::label).toArray();
-        ClassifierHead head = new LogisticRegression(settings.l2())
-                .fit(features, train.size(), encoder.hiddenSize(), labels, 2);
+        int dim = encoder.hiddenSize();
+        double l2 = settings.penalties().size() == 1 ? settings.penalties().getFirst()
+                : LogisticRegression.choosePenalty(features, train.size(), dim, labels, 2, settings.penalties(), FOLDS);
+        ClassifierHead head = new LogisticRegression(l2).fit(features, train.size(), dim, labels, 2);
         head.save(cached);
         return head;
     }

@@ -1,5 +1,6 @@
 package cptquant.eval;
 
+import java.util.List;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
@@ -13,9 +14,6 @@ import org.ejml.interfaces.linsol.LinearSolverDense;
  * Newton steps are damped by backtracking so every step lowers the objective; the fit is deterministic.
  */
 public final class LogisticRegression {
-    /** Default penalty, scikit-learn's default C = 1. */
-    public static final double DEFAULT_L2 = 1.0;
-
     private static final int MAX_ITERATIONS = 100;
     /** Stop when half the squared Newton decrement (the predicted objective decrease) falls below this. */
     private static final double TOLERANCE = 1e-10;
@@ -69,6 +67,55 @@ public final class LogisticRegression {
             bias[k] = theta.get(k * p + dim, 0);
         }
         return new ClassifierHead(weights, bias, mean, std);
+    }
+
+    /**
+     * The penalty from {@code grid} with the best {@code folds}-fold cross-validated accuracy (fold of row i:
+     * i mod folds, so the choice is deterministic; the first of equal scores wins). Rows should already be
+     * in random order, as a seeded subset is.
+     */
+    public static double choosePenalty(float[] features, int rows, int dim, int[] labels, int classes,
+                                       List<Double> grid, int folds) {
+        if (grid.isEmpty() || folds < 2 || rows < folds) {
+            throw new IllegalArgumentException("need a non-empty grid, >= 2 folds and at least one row per fold");
+        }
+        double best = grid.getFirst();
+        int bestCorrect = -1;
+        for (double l2 : grid) {
+            int correct = 0;
+            for (int f = 0; f < folds; f++) {
+                Split split = Split.of(features, rows, dim, labels, folds, f);
+                int[] predicted = new LogisticRegression(l2)
+                        .fit(split.trainX(), split.trainY().length, dim, split.trainY(), classes)
+                        .predict(split.heldX(), split.heldY().length);
+                for (int i = 0; i < predicted.length; i++) if (predicted[i] == split.heldY()[i]) correct++;
+            }
+            if (correct > bestCorrect) {
+                bestCorrect = correct;
+                best = l2;
+            }
+        }
+        return best;
+    }
+
+    /** One cross-validation fold: rows with index mod folds == fold are held out. */
+    private record Split(float[] trainX, int[] trainY, float[] heldX, int[] heldY) {
+        static Split of(float[] x, int rows, int dim, int[] y, int folds, int fold) {
+            int held = (rows - fold + folds - 1) / folds;
+            Split s = new Split(new float[(rows - held) * dim], new int[rows - held], new float[held * dim], new int[held]);
+            int t = 0;
+            int h = 0;
+            for (int r = 0; r < rows; r++) {
+                if (r % folds == fold) {
+                    System.arraycopy(x, r * dim, s.heldX, h * dim, dim);
+                    s.heldY[h++] = y[r];
+                } else {
+                    System.arraycopy(x, r * dim, s.trainX, t * dim, dim);
+                    s.trainY[t++] = y[r];
+                }
+            }
+            return s;
+        }
     }
 
     /** Standardised design matrix with a trailing column of ones; fills mean and std (constant features: 1). */

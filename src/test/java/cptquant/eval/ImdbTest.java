@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ImdbTest {
-    private static final Imdb.Settings SETTINGS = new Imdb.Settings(60, 16, 8, 1, 1.0);
+    private static final Imdb.Settings SETTINGS = new Imdb.Settings(60, 16, 8, 1, List.of(0.1, 1.0, 10.0));
 
     /** Word ids: "good" 1, "bad" 2, any other word 3; [CLS]-like 0 in front. */
     private static final Tokenizer WORDS = new Tokenizer() {

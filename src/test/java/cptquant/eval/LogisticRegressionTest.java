@@ -32,7 +32,7 @@ class LogisticRegressionTest {
     @Test
     void separableDataIsClassifiedPerfectlyWithFiniteWeights() {
         Data d = Data.blobs(300, 5, 2, 8, 1);
-        ClassifierHead head = new LogisticRegression(LogisticRegression.DEFAULT_L2).fit(d.x(), d.rows(), d.dim(), d.y(), 2);
+        ClassifierHead head = new LogisticRegression(1.0).fit(d.x(), d.rows(), d.dim(), d.y(), 2);
         assertArrayEquals(d.y(), head.predict(d.x(), d.rows()));
         for (double w : head.weights()[0]) assertTrue(Double.isFinite(w) && Math.abs(w) < 100);
         assertEquals(0.0, head.weights()[0][4], "a constant feature gets no weight");
@@ -123,6 +123,23 @@ class LogisticRegressionTest {
 
     private static double[] slice(double[] a, int from, int n) {
         return java.util.Arrays.copyOfRange(a, from, from + n);
+    }
+
+    @Test
+    void crossValidationPrefersStrongPenaltyWhenFeaturesAreMostlyNoise() {
+        // One weakly informative feature among 40 noise features and 80 rows: a weak penalty overfits.
+        Random rnd = new Random(6);
+        int rows = 80;
+        int dim = 41;
+        float[] x = new float[rows * dim];
+        int[] y = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            y[r] = r % 2;
+            x[r * dim] = (float) (rnd.nextGaussian() + 1.5 * y[r]);
+            for (int j = 1; j < dim; j++) x[r * dim + j] = (float) rnd.nextGaussian();
+        }
+        assertEquals(1000.0, LogisticRegression.choosePenalty(x, rows, dim, y, 2, java.util.List.of(0.001, 1000.0), 5));
+        assertEquals(0.001, LogisticRegression.choosePenalty(x, rows, dim, y, 2, java.util.List.of(0.001), 5));
     }
 
     @Test
