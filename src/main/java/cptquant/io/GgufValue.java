@@ -22,7 +22,7 @@ public sealed interface GgufValue {
         /** The id written in the file. */
         public int id() { return id; }
 
-        /** The type with on-disk id {@code id}, or null when there is none. */
+        /** The type with on-disk id {@code id}, or null when there is none (ids are 0..12 in declaration order). */
         public static Type byId(int id) {
             return id >= 0 && id < values().length ? values()[id] : null;
         }

@@ -21,7 +21,7 @@ public final class GgmlBlocks {
      */
     public static void encode(GgmlType type, float[] src, int from, int count, ByteBuffer dst) {
         ByteBuffer out = dst.order(ByteOrder.LITTLE_ENDIAN);
-        type.bytes(count);
+        type.bytes(count); // throws unless count is a whole number of blocks
         int step = type.blockSize();
         for (int b = from; b < from + count; b += step) {
             switch (type) {
@@ -37,7 +37,7 @@ public final class GgmlBlocks {
     /** Reads {@code count} values of {@code type} from {@code src} (advancing it) into {@code dst} from {@code from}. */
     public static void decode(GgmlType type, ByteBuffer src, float[] dst, int from, int count) {
         ByteBuffer in = src.order(ByteOrder.LITTLE_ENDIAN);
-        type.bytes(count);
+        type.bytes(count); // throws unless count is a whole number of blocks
         int step = type.blockSize();
         for (int b = from; b < from + count; b += step) {
             switch (type) {

@@ -83,6 +83,10 @@ class GgufWriterTest {
         assertEquals(ts.size(), h.getLong(8));
         assertEquals(meta.size(), h.getLong(16));
         assertEquals(List.of(file), Files.list(file.getParent()).toList(), "no temporary file left behind");
+        if (file.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            assertEquals(Files.getPosixFilePermissions(Files.createFile(dir.resolve("probe"))), Files.getPosixFilePermissions(file),
+                    "the export gets the permissions of any new file (umask), not a temp file's owner-only ones");
+        }
 
         GgufFile g = GgufReader.read(file);
         assertEquals(3, g.version());
