@@ -137,6 +137,9 @@ public final class BertModel implements Encoder {
     /** Attention heads per layer. */
     public int numHeads() { return numHeads; }
 
+    /** Epsilon of every LayerNorm. */
+    public float layerNormEps() { return eps; }
+
     @Override
     public Output encode(int[][] ids, BlockObserver observer) {
         int batch = ids.length, seq = 0;
