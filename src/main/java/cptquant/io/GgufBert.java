@@ -25,7 +25,7 @@ final class GgufBert {
     static final Naming NAMING = new Naming(List.of(
             Rule.table("embeddings\\.word_embeddings\\.weight", "token_embd.weight"),
             Rule.table("embeddings\\.position_embeddings\\.weight", "position_embd.weight"),
-            Rule.table("embeddings\\.token_type_embeddings\\.weight", "token_types.weight"),
+            Rule.f32Table("embeddings\\.token_type_embeddings\\.weight", "token_types.weight"), // added as a row view
             Rule.of("embeddings\\.LayerNorm\\.(weight|bias)", "token_embd_norm.$1"),
             Rule.of("layers\\.(\\d+)\\.attention\\.query", "blk.$1.attn_q.weight"),
             Rule.of("layers\\.(\\d+)\\.attention\\.key", "blk.$1.attn_k.weight"),

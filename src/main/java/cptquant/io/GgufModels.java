@@ -36,12 +36,15 @@ public final class GgufModels {
     /**
      * A rule naming cptquant parameters in GGUF: {@code from} matches a cptquant name (a block linear's
      * {@link Linear#name()} or an {@code otherParameters()} key), {@code to} is the GGUF name with
-     * regex group references; {@code table} marks a 2-D table of hidden-size rows (embeddings, classifier).
+     * regex group references; {@code table} marks a 2-D table of hidden-size rows (embeddings, classifier)
+     * and {@code f32} one that llama.cpp adds to F32 activations directly, so it must stay F32.
      */
-    record Rule(Pattern from, String to, boolean table) {
-        static Rule of(String from, String to) { return new Rule(Pattern.compile(from), to, false); }
+    record Rule(Pattern from, String to, boolean table, boolean f32) {
+        static Rule of(String from, String to) { return new Rule(Pattern.compile(from), to, false, false); }
 
-        static Rule table(String from, String to) { return new Rule(Pattern.compile(from), to, true); }
+        static Rule table(String from, String to) { return new Rule(Pattern.compile(from), to, true, false); }
+
+        static Rule f32Table(String from, String to) { return new Rule(Pattern.compile(from), to, true, true); }
     }
 
     /**
@@ -50,8 +53,11 @@ public final class GgufModels {
      */
     record Naming(List<Rule> rules, List<String> skippedPrefixes) {}
 
-    /** A parameter ready to write: its cptquant name (what plans use), GGUF name, values and PyTorch shape. */
-    private record Source(String name, String ggufName, float[] values, int[] shape) {}
+    /**
+     * A parameter ready to write: its cptquant name (what plans use), GGUF name, values, PyTorch shape,
+     * and whether it must stay F32 whatever the plan says.
+     */
+    private record Source(String name, String ggufName, float[] values, int[] shape, boolean f32) {}
 
     /**
      * The export of {@code loaded} with {@code plannedBits} (unit → 4, 8 or 16; a unit is a block name
@@ -87,7 +93,7 @@ public final class GgufModels {
         List<Source> out = new ArrayList<>();
         for (Block b : model.blocks()) {
             for (Linear l : b.linears()) {
-                out.add(new Source(l.name(), ggufName(naming, l.name()).to(), l.weight().toFloat(), new int[] {l.out(), l.in()}));
+                out.add(new Source(l.name(), ggufName(naming, l.name()).to(), l.weight().toFloat(), new int[] {l.out(), l.in()}, false));
             }
         }
         int hidden = model.hiddenSize();
@@ -95,7 +101,7 @@ public final class GgufModels {
             if (naming.skippedPrefixes().stream().anyMatch(name::startsWith)) return;
             Renamed r = ggufName(naming, name);
             int[] shape = r.rule().table() ? new int[] {values.length / hidden, hidden} : new int[] {values.length};
-            out.add(new Source(name, r.to(), values, shape));
+            out.add(new Source(name, r.to(), values, shape, r.rule().f32()));
         });
         out.sort(Comparator.comparingInt(s -> blockOrder(s.ggufName())));
         return out;
@@ -119,8 +125,8 @@ public final class GgufModels {
     }
 
     /**
-     * Bits per tensor: the plan's entry for its own name, else for a block linear its block's entry, else
-     * {@link #DEFAULT_BITS}. Unknown plan units are an error rather than silently ignored.
+     * Bits per tensor: 32 where llama.cpp needs F32, else the plan's entry for its own name, else for a
+     * block linear its block's entry, else {@link #DEFAULT_BITS}. Unknown plan units are an error rather than silently ignored.
      */
     private static List<GgufExport.Tensor> withBits(TransformerModel model, List<Source> sources, Map<String, Integer> planned) {
         Map<String, String> blockOf = new HashMap<>();
@@ -137,7 +143,7 @@ public final class GgufModels {
         }
         List<GgufExport.Tensor> out = new ArrayList<>();
         for (Source s : sources) {
-            Integer bits = planned.get(s.name());
+            Integer bits = s.f32() ? Integer.valueOf(32) : planned.get(s.name());
             if (bits == null && blockOf.containsKey(s.name())) bits = planned.get(blockOf.get(s.name()));
             out.add(new GgufExport.Tensor(s.ggufName(), s.values(), s.shape(), bits == null ? DEFAULT_BITS : bits));
         }
