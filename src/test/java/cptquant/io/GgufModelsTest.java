@@ -130,13 +130,13 @@ class GgufModelsTest {
         assertTrue(((GgufValue.StringValue) tokens.get(word)).value().startsWith("\u2581"), "words carry sentencepiece's space");
         assertEquals(GgufValue.int32(1), types.get(word));
 
-        JsonNode seen = GgufNpmCheck.read(out, dir);
+        JsonNode seen = NodeCheck.GGUF.run(dir, out.toString());
         assertSameAsNpm(seen, g);
         JsonNode meta = seen.get("metadata");
         assertEquals("UINT32", meta.get("llama.attention.head_count_kv").get("type").asText());
-        GgufNpmCheck.assertArray(meta.get("tokenizer.ggml.tokens"), "STRING", 512, tok.piece(0));
-        GgufNpmCheck.assertArray(meta.get("tokenizer.ggml.scores"), "FLOAT32", 512, "0");
-        GgufNpmCheck.assertArray(meta.get("tokenizer.ggml.token_type"), "INT32", 512, "2");
+        NodeCheck.assertArray(meta.get("tokenizer.ggml.tokens"), "STRING", 512, tok.piece(0));
+        NodeCheck.assertArray(meta.get("tokenizer.ggml.scores"), "FLOAT32", 512, "0");
+        NodeCheck.assertArray(meta.get("tokenizer.ggml.token_type"), "INT32", 512, "2");
     }
 
     @Test
@@ -154,7 +154,7 @@ class GgufModelsTest {
         want.put("output_norm.weight", GgmlType.F32);
         GgufFile g = checkAgainstModel(out, Models.load(bin.toString()), LLAMA_LINEARS, want, Map.of());
         assertFalse(g.metadata().containsKey("general.quantization_version"), "nothing is block-quantized");
-        assertSameAsNpm(GgufNpmCheck.read(out, dir), g);
+        assertSameAsNpm(NodeCheck.GGUF.run(dir, out.toString()), g);
     }
 
     @Test
@@ -223,9 +223,9 @@ class GgufModelsTest {
         assertEquals(GgufValue.int32(1), types.get(the));
         assertEquals(GgufValue.string("ing"), tokens.get(ing), "continuations lose their ##");
 
-        JsonNode seen = GgufNpmCheck.read(out, dir);
+        JsonNode seen = NodeCheck.GGUF.run(dir, out.toString());
         assertSameAsNpm(seen, g);
-        GgufNpmCheck.assertArray(seen.get("metadata").get("tokenizer.ggml.tokens"), "STRING", 30522, "[PAD]");
+        NodeCheck.assertArray(seen.get("metadata").get("tokenizer.ggml.tokens"), "STRING", 30522, "[PAD]");
         assertEquals("BOOL", seen.get("metadata").get("bert.attention.causal").get("type").asText());
     }
 

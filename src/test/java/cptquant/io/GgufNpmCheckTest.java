@@ -73,7 +73,7 @@ class GgufNpmCheckTest {
         Path file = dir.resolve("tiny-llama.gguf");
         w.write(file);
 
-        JsonNode seen = GgufNpmCheck.read(file, dir);
+        JsonNode seen = NodeCheck.GGUF.run(dir, file.toString());
         GgufFile ours = GgufReader.read(file);
 
         JsonNode meta = seen.get("metadata");
@@ -84,9 +84,9 @@ class GgufNpmCheckTest {
         assertEquals(hidden, meta.get("llama.feed_forward_length").get("value").asInt());
         assertEquals(1e-5f, (float) meta.get("llama.attention.layer_norm_rms_epsilon").get("value").asDouble());
         assertEquals("FLOAT32", meta.get("llama.attention.layer_norm_rms_epsilon").get("type").asText());
-        GgufNpmCheck.assertArray(meta.get("tokenizer.ggml.tokens"), "STRING", vocab, "<unk>");
-        GgufNpmCheck.assertArray(meta.get("tokenizer.ggml.scores"), "FLOAT32", vocab, "0");
-        GgufNpmCheck.assertArray(meta.get("tokenizer.ggml.token_type"), "INT32", vocab, "2");
+        NodeCheck.assertArray(meta.get("tokenizer.ggml.tokens"), "STRING", vocab, "<unk>");
+        NodeCheck.assertArray(meta.get("tokenizer.ggml.scores"), "FLOAT32", vocab, "0");
+        NodeCheck.assertArray(meta.get("tokenizer.ggml.token_type"), "INT32", vocab, "2");
         assertEquals(2, meta.get("tokenizer.ggml.eos_token_id").get("value").asInt());
 
         JsonNode infos = seen.get("tensorInfos");
