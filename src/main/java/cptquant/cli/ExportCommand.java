@@ -6,6 +6,8 @@ import cptquant.io.GgufModels;
 import cptquant.model.LoadedModel;
 import cptquant.model.Models;
 import cptquant.quant.GgmlType;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -52,8 +54,8 @@ final class ExportCommand implements Callable<Integer> {
     private static long size(Path file) {
         try {
             return Files.size(file);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(file + ": cannot stat (" + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": cannot stat (" + e.getMessage() + ")", e);
         }
     }
 }
