@@ -54,6 +54,18 @@ public final class HfTokenizer implements Tokenizer {
         }
     }
 
+    /**
+     * The tokenizer of a Hugging Face model directory: its tokenizer.json, or else the GPT-2 style
+     * vocab.json + merges.txt pair that OPT checkpoints ship (see {@link Gpt2BpeFiles}).
+     */
+    public static HfTokenizer loadDirectory(Path dir) {
+        Path json = dir.resolve("tokenizer.json");
+        if (Files.isRegularFile(json)) return load(json);
+        if (Gpt2BpeFiles.present(dir)) return new HfTokenizer(Gpt2BpeFiles.tokenizerJson(dir), dir.resolve(Gpt2BpeFiles.VOCAB));
+        throw new ModelFormatException(dir, "no tokenizer.json, nor " + Gpt2BpeFiles.VOCAB + " + " + Gpt2BpeFiles.MERGES
+                + " (save one with AutoTokenizer.from_pretrained(...).save_pretrained(dir))");
+    }
+
     /** The embedded all-MiniLM-L6-v2 tokenizer (BERT uncased WordPiece, 30522 tokens). */
     public static HfTokenizer minilm() {
         Path label = Path.of("classpath:" + MINILM_RESOURCE);
