@@ -1,5 +1,6 @@
 package cptquant.tokenize;
 
+import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -80,11 +81,14 @@ public final class HfTokenizer implements Tokenizer {
     @Override
     public int[] encode(String text, int maxTokens) {
         if (maxTokens < 2) throw new IllegalArgumentException("maxTokens must leave room for the special tokens, got " + maxTokens);
-        int[] ids = toInts(tokenizer.encode(text, true, false).getIds());
+        Encoding e = tokenizer.encode(text, true, false);
+        int[] ids = toInts(e.getIds());
         if (ids.length <= maxTokens) return ids;
-        // Keep the closing special token ([SEP]) as the tokenizer's own right truncation would.
         int[] cut = Arrays.copyOf(ids, maxTokens);
-        cut[maxTokens - 1] = ids[ids.length - 1];
+        // Keep a closing special token (BERT's [SEP]) as the tokenizer's own right truncation would;
+        // OPT only prepends its BOS, so its text is simply cut.
+        long[] special = e.getSpecialTokenMask();
+        if (special[ids.length - 1] == 1) cut[maxTokens - 1] = ids[ids.length - 1];
         return cut;
     }
 

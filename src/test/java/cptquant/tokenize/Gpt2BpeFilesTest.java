@@ -37,6 +37,7 @@ class Gpt2BpeFilesTest {
         assertEquals(24, t.vocabSize());
         assertArrayEquals(new int[] {15, 20}, t.encodePlain("Hello world"));
         assertArrayEquals(new int[] {2, 15, 20}, t.encode("Hello world", 100));
+        assertArrayEquals(new int[] {2, 15}, t.encode("Hello world", 2), "truncation keeps the text's start");
         // No prefix space: a leading word is not merged with "Ġ"; "w or" is no rule, so "world" stays split.
         assertArrayEquals(new int[] {9, 17, 6, 11}, t.encodePlain("world"));
         assertArrayEquals(new int[] {15, 8, 23}, t.encodePlain("Hello é"));
