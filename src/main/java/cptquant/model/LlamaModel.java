@@ -15,7 +15,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -203,7 +202,7 @@ public final class LlamaModel implements CausalLM {
             cached = (layer, q, k, v, rows, pos, out) -> {
                 System.arraycopy(k, 0, keys[layer], pos * kvDim, kvDim);
                 System.arraycopy(v, 0, values[layer], pos * kvDim, kvDim);
-                attendCached(q, keys[layer], values[layer], pos, config.nHeads(), config.nKvHeads(),
+                Attention.decodeStep(q, keys[layer], values[layer], pos, config.nHeads(), config.nKvHeads(),
                         config.headDim(), scale, out);
             };
         }
@@ -221,30 +220,5 @@ public final class LlamaModel implements CausalLM {
 
         @Override
         public int position() { return position; }
-    }
-
-    /**
-     * One query position {@code pos} attending to cached positions 0..pos (inclusive): q and out are
-     * nHeads*headDim; the caches are [position][nKvHeads*headDim]. Same contract as the kernels'
-     * Attention.decodeStep, which is meant to replace it.
-     */
-    private static void attendCached(float[] q, float[] kCache, float[] vCache, int pos, int nHeads, int nKvHeads,
-                                     int headDim, float scale, float[] out) {
-        int group = nHeads / nKvHeads, kvDim = nKvHeads * headDim;
-        float[] scores = new float[pos + 1];
-        for (int h = 0; h < nHeads; h++) {
-            int qo = h * headDim, kvo = (h / group) * headDim;
-            for (int t = 0; t <= pos; t++) {
-                float s = 0;
-                for (int d = 0; d < headDim; d++) s += q[qo + d] * kCache[t * kvDim + kvo + d];
-                scores[t] = s * scale;
-            }
-            Ops.softmax(scores, 0, pos + 1);
-            Arrays.fill(out, qo, qo + headDim, 0f);
-            for (int t = 0; t <= pos; t++) {
-                float p = scores[t];
-                for (int d = 0; d < headDim; d++) out[qo + d] += p * vCache[t * kvDim + kvo + d];
-            }
-        }
     }
 }
