@@ -27,6 +27,11 @@ public final class Main {
             }
             throw ex;
         });
+        cli.setParameterExceptionHandler((ex, a) -> {
+            ex.getCommandLine().getErr().println("cptquant: " + ex.getMessage() + " (see: cptquant "
+                    + ex.getCommandLine().getCommandName() + " --help)");
+            return 2;
+        });
         return cli.execute(args);
     }
 }
