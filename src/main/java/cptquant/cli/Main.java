@@ -28,8 +28,8 @@ public final class Main {
             throw ex;
         });
         cli.setParameterExceptionHandler((ex, a) -> {
-            ex.getCommandLine().getErr().println("cptquant: " + ex.getMessage() + " (see: cptquant "
-                    + ex.getCommandLine().getCommandName() + " --help)");
+            ex.getCommandLine().getErr().println("cptquant: " + ex.getMessage() + " (see: "
+                    + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
             return 2;
         });
         return cli.execute(args);
