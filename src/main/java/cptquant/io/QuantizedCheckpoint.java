@@ -101,8 +101,12 @@ public final class QuantizedCheckpoint {
                 AtomicFiles.writeString(tmp.resolve(HfCheckpoint.CONFIG),
                         JSON.writerWithDefaultPrettyPrinter().writeValueAsString(config) + "\n");
                 AtomicFiles.write(tmp.resolve(TOKENIZER), tok.json());
-                if (Files.exists(target)) deleteTree(target);
+                // Directories cannot be swapped in one rename: move the old one aside first, so a crash
+                // leaves either the old or the new checkpoint under a readable name, never a half-written one.
+                Path old = Files.exists(target) ? tmp.resolveSibling(tmp.getFileName() + ".old") : null;
+                if (old != null) Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+                if (old != null) deleteTree(old);
             } finally {
                 if (Files.exists(tmp)) deleteTree(tmp);
             }
