@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import cptquant.allocate.BitPlan;
+import cptquant.model.BertModel;
 import cptquant.model.Block;
 import cptquant.model.LoadedModel;
 import cptquant.model.OptModel;
+import cptquant.model.TransformerModel;
 import cptquant.tensor.DType;
 import cptquant.tensor.DenseWeight;
 import cptquant.tensor.Linear;
@@ -44,7 +46,7 @@ import java.util.stream.Stream;
  * for packed linears; every other parameter as FP16), config.json (the family's config plus a
  * "quantization_config" naming each packed module's bits, group size and symmetry, and a "cptquant" block
  * with the SHA-256 of model.safetensors), tokenizer.json and, when a plan was given, plan.json.
- * See the README section "Saved quantized checkpoints". Only OPT models can be saved for now.
+ * See the README section "Saved quantized checkpoints". OPT and BERT models can be saved; Llama cannot yet.
  */
 public final class QuantizedCheckpoint {
     public static final String QUANT_METHOD = "compressed-tensors";
@@ -75,10 +77,12 @@ public final class QuantizedCheckpoint {
      * @param plan the plan that was applied, saved as plan.json; null for none
      */
     public static void write(LoadedModel model, BitPlan plan, Path dir) {
-        if (!(model.model() instanceof OptModel opt)) {
-            throw new IllegalArgumentException("saving quantized checkpoints supports OPT models only, not "
+        Naming naming = switch (model.model()) {
+            case OptModel opt -> new OptNaming(opt);
+            case BertModel bert -> new BertNaming(bert);
+            default -> throw new IllegalArgumentException("saving quantized checkpoints supports OPT and BERT models, not "
                     + model.model().architecture());
-        }
+        };
         if (!(model.tokenizer() instanceof HfTokenizer tok)) {
             throw new IllegalArgumentException("saving needs a Hugging Face tokenizer.json tokenizer");
         }
@@ -88,8 +92,8 @@ public final class QuantizedCheckpoint {
             Files.createDirectories(target.getParent());
             Path tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".tmp");
             try {
-                ObjectNode quant = writeWeights(opt, tmp.resolve(HfCheckpoint.SINGLE));
-                ObjectNode config = optConfig(opt.config());
+                ObjectNode quant = writeWeights(model.model(), naming, tmp.resolve(HfCheckpoint.SINGLE));
+                ObjectNode config = naming.config();
                 ObjectNode ours = quant.putObject("cptquant");
                 ours.put("version", 1);
                 ours.put("sha256", sha256(tmp.resolve(HfCheckpoint.SINGLE)));
@@ -133,13 +137,15 @@ public final class QuantizedCheckpoint {
     }
 
     /** Adds every parameter to model.safetensors and returns the compressed-tensors quantization_config. */
-    private static ObjectNode writeWeights(OptModel opt, Path file) {
+    private static ObjectNode writeWeights(TransformerModel model, Naming naming, Path file) {
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", FORMAT);
         Map<Scheme, List<String>> groups = new LinkedHashMap<>();
         List<String> ignore = new ArrayList<>();
-        for (Block b : opt.blocks()) {
+        Map<String, float[]> others = new LinkedHashMap<>();
+        model.otherParameters().forEach((k, v) -> others.put(naming.other(k), v));
+        for (Block b : model.blocks()) {
             for (Linear l : b.linears()) {
-                String module = OPT_PREFIX + l.name();
+                String module = naming.module(l.name());
                 switch (l.weight()) {
                     case PackedWeight p -> {
                         groups.computeIfAbsent(Scheme.of(p), k -> new ArrayList<>()).add(module);
@@ -150,13 +156,13 @@ public final class QuantizedCheckpoint {
                         w.add(module + ".weight", d.dtype(), new long[] {d.outFeatures(), d.inFeatures()}, d.data());
                     }
                 }
-                if (l.bias() != null) w.addFloats(module + ".bias", DType.F16, new long[] {l.out()}, l.bias());
+                // BERT lists its linear biases among its other parameters; OPT keeps them on the Linear only.
+                if (l.bias() != null && !others.containsKey(module + ".bias")) {
+                    w.addFloats(module + ".bias", DType.F16, new long[] {l.out()}, l.bias());
+                }
             }
         }
-        for (Map.Entry<String, float[]> e : opt.otherParameters().entrySet()) {
-            String name = e.getKey().equals(LM_HEAD) ? LM_HEAD : OPT_PREFIX + e.getKey();
-            w.addFloats(name, DType.F16, otherShape(opt, e.getKey(), e.getValue().length), e.getValue());
-        }
+        others.forEach((name, v) -> w.addFloats(name, DType.F16, naming.shape(name, v.length), v));
         w.write(file);
         ObjectNode q = JSON.createObjectNode();
         q.put("quant_method", QUANT_METHOD);
@@ -191,38 +197,101 @@ public final class QuantizedCheckpoint {
         w.add(module + ".weight_shape", DType.I32, new long[] {2}, MemorySegment.ofArray(shape.array()));
     }
 
-    /** Shapes of OPT's non-linear parameters: vectors, except the embedding and projection matrices. */
-    private static long[] otherShape(OptModel opt, String name, int length) {
-        OptModel.Config c = opt.config();
-        return switch (name) {
-            case "embed_tokens.weight", LM_HEAD -> new long[] {c.vocabSize(), c.wordEmbedProjDim()};
-            case "embed_positions.weight" -> new long[] {length / c.hiddenSize(), c.hiddenSize()};
-            case "project_in.weight" -> new long[] {c.hiddenSize(), c.wordEmbedProjDim()};
-            case "project_out.weight" -> new long[] {c.wordEmbedProjDim(), c.hiddenSize()};
-            default -> new long[] {length};
-        };
+    /** How a family names its parameters in the file and describes itself in config.json. */
+    private interface Naming {
+        /** File module name of a block linear (its name as quantization addresses it). */
+        String module(String linear);
+
+        /** File tensor name of an {@link TransformerModel#otherParameters()} key. */
+        String other(String key);
+
+        /** Shape of a non-linear parameter stored under file name {@code name}. */
+        long[] shape(String name, int length);
+
+        ObjectNode config();
     }
 
-    /** OPT's config.json fields, enough for {@link OptModel} to rebuild the same model. */
-    private static ObjectNode optConfig(OptModel.Config c) {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("model_type", "opt");
-        n.putArray("architectures").add("OPTForCausalLM");
-        n.put("vocab_size", c.vocabSize());
-        n.put("hidden_size", c.hiddenSize());
-        n.put("num_hidden_layers", c.layers());
-        n.put("num_attention_heads", c.heads());
-        n.put("ffn_dim", c.ffnDim());
-        n.put("max_position_embeddings", c.maxPositions());
-        n.put("word_embed_proj_dim", c.wordEmbedProjDim());
-        n.put("do_layer_norm_before", c.layerNormBefore());
-        n.put("_remove_final_layer_norm", c.layerNormBefore() && !c.finalLayerNorm());
-        n.put("enable_bias", c.enableBias());
-        n.put("layer_norm_elementwise_affine", c.layerNormAffine());
-        n.put("activation_function", c.activation().name().toLowerCase(Locale.ROOT));
-        n.put("tie_word_embeddings", c.tieWordEmbeddings());
-        n.put("torch_dtype", "float16");
-        return n;
+    /** OPT: Hugging Face names under "model.decoder." (lm_head at the top). */
+    private record OptNaming(OptModel opt) implements Naming {
+        @Override public String module(String linear) { return OPT_PREFIX + linear; }
+
+        @Override public String other(String key) { return key.equals(LM_HEAD) ? LM_HEAD : OPT_PREFIX + key; }
+
+        @Override
+        public long[] shape(String name, int length) {
+            OptModel.Config c = opt.config();
+            return switch (name.startsWith(OPT_PREFIX) ? name.substring(OPT_PREFIX.length()) : name) {
+                case "embed_tokens.weight", LM_HEAD -> new long[] {c.vocabSize(), c.wordEmbedProjDim()};
+                case "embed_positions.weight" -> new long[] {length / c.hiddenSize(), c.hiddenSize()};
+                case "project_in.weight" -> new long[] {c.hiddenSize(), c.wordEmbedProjDim()};
+                case "project_out.weight" -> new long[] {c.wordEmbedProjDim(), c.hiddenSize()};
+                default -> new long[] {length};
+            };
+        }
+
+        @Override
+        public ObjectNode config() {
+            OptModel.Config c = opt.config();
+            ObjectNode n = JSON.createObjectNode();
+            n.put("model_type", "opt");
+            n.putArray("architectures").add("OPTForCausalLM");
+            n.put("vocab_size", c.vocabSize());
+            n.put("hidden_size", c.hiddenSize());
+            n.put("num_hidden_layers", c.layers());
+            n.put("num_attention_heads", c.heads());
+            n.put("ffn_dim", c.ffnDim());
+            n.put("max_position_embeddings", c.maxPositions());
+            n.put("word_embed_proj_dim", c.wordEmbedProjDim());
+            n.put("do_layer_norm_before", c.layerNormBefore());
+            n.put("_remove_final_layer_norm", c.layerNormBefore() && !c.finalLayerNorm());
+            n.put("enable_bias", c.enableBias());
+            n.put("layer_norm_elementwise_affine", c.layerNormAffine());
+            n.put("activation_function", c.activation().name().toLowerCase(Locale.ROOT));
+            n.put("tie_word_embeddings", c.tieWordEmbeddings());
+            n.put("torch_dtype", "float16");
+            return n;
+        }
+    }
+
+    /** BERT: Hugging Face BertModel names ("encoder.layer.3.attention.self.query"). */
+    private record BertNaming(BertModel bert) implements Naming {
+        private static final Map<String, String> MODULES = Map.of("attention.query", "attention.self.query",
+                "attention.key", "attention.self.key", "attention.value", "attention.self.value",
+                "attention.output", "attention.output.dense", "intermediate", "intermediate.dense",
+                "output", "output.dense");
+
+        @Override
+        public String module(String linear) {
+            int dot = linear.indexOf('.', "layers.".length());
+            String hf = MODULES.get(linear.substring(dot + 1));
+            if (!linear.startsWith("layers.") || hf == null) throw new IllegalArgumentException("not a BERT block linear: " + linear);
+            return "encoder.layer." + linear.substring("layers.".length(), dot) + "." + hf;
+        }
+
+        @Override public String other(String key) { return key; }
+
+        @Override
+        public long[] shape(String name, int length) {
+            int h = bert.hiddenSize();
+            return name.endsWith("embeddings.weight") || name.equals("pooler.dense.weight") || name.equals("classifier.weight")
+                    ? new long[] {length / h, h} : new long[] {length};
+        }
+
+        @Override
+        public ObjectNode config() {
+            ObjectNode n = JSON.createObjectNode();
+            n.put("model_type", "bert");
+            n.putArray("architectures").add("BertModel");
+            n.put("hidden_size", bert.hiddenSize());
+            n.put("num_hidden_layers", bert.blocks().size());
+            n.put("num_attention_heads", bert.numHeads());
+            n.put("intermediate_size", bert.blocks().getFirst().linears().get(4).out());
+            n.put("vocab_size", bert.otherParameters().get("embeddings.word_embeddings.weight").length / bert.hiddenSize());
+            n.put("max_position_embeddings", bert.maxPositions());
+            n.put("layer_norm_eps", bert.eps());
+            n.put("torch_dtype", "float16");
+            return n;
+        }
     }
 
     /** True when {@code dir}'s config.json carries a quantization_config (so {@link #load} applies). */
@@ -252,11 +321,12 @@ public final class QuantizedCheckpoint {
         }
         Reader reader = new Reader(config, Safetensors.open(weights), schemes(configFile, q), new HashSet<>());
         String type = config.getString("model_type");
-        if (!type.equals("opt")) {
-            throw new ModelFormatException(configFile, "quantized checkpoints of model_type \"" + type
-                    + "\" are not supported (supported: opt)");
-        }
-        OptModel model = OptModel.load(reader);
+        TransformerModel model = switch (type) {
+            case "opt" -> OptModel.load(reader);
+            case "bert" -> bert(reader);
+            default -> throw new ModelFormatException(configFile, "quantized checkpoints of model_type \"" + type
+                    + "\" are not supported (supported: opt, bert)");
+        };
         Set<String> unused = new HashSet<>(reader.schemes().keySet());
         unused.removeAll(reader.used());
         if (!unused.isEmpty()) {
@@ -265,7 +335,42 @@ public final class QuantizedCheckpoint {
         }
         Path tok = dir.resolve(TOKENIZER);
         if (!Files.isRegularFile(tok)) throw new ModelFormatException(dir, "no " + TOKENIZER);
-        return new LoadedModel.Causal(dir.toString(), model, HfTokenizer.load(tok));
+        HfTokenizer tokenizer = HfTokenizer.load(tok);
+        return switch (model) {
+            case OptModel opt -> new LoadedModel.Causal(dir.toString(), opt, tokenizer);
+            case BertModel bert -> new LoadedModel.Encoding(dir.toString(), bert, tokenizer);
+            default -> throw new IllegalStateException("unhandled family " + model.architecture());
+        };
+    }
+
+    /**
+     * BERT keeps its parameters as heap float arrays, so it is built from dequantized weights and then
+     * given back the stored weights as mapped views (packed, or dense in their saved dtype), so the forward
+     * pass multiplies by exactly what the file holds.
+     */
+    private static BertModel bert(Reader reader) {
+        HfConfig c = reader.config();
+        int h = c.getInt("hidden_size"), f = c.getInt("intermediate_size");
+        Map<String, float[]> params = new LinkedHashMap<>();
+        for (String name : reader.file().names()) {
+            if (!name.matches(".*\\.weight_(packed|scale|zero_point|shape)")) params.put(name, reader.tensor(name).requireFloat().toFloats());
+        }
+        Map<String, Weight> packed = new HashMap<>();
+        for (String module : reader.schemes().keySet()) {
+            boolean ffnOut = module.endsWith(".output.dense") && !module.contains(".attention.");
+            Weight w = reader.linearWeight(module, module.endsWith(".intermediate.dense") ? f : h, ffnOut ? f : h);
+            packed.put(module, w);
+            params.put(module + ".weight", w.toFloat());
+        }
+        BertModel bert = new BertModel(params, c.getInt("num_attention_heads"), (float) c.getDouble("layer_norm_eps", 1e-12));
+        BertNaming naming = new BertNaming(bert);
+        for (Block b : bert.blocks()) {
+            for (Linear l : b.linears()) {
+                String module = naming.module(l.name());
+                l.setWeight(packed.containsKey(module) ? packed.get(module) : reader.linearWeight(module, l.out(), l.in()));
+            }
+        }
+        return bert;
     }
 
     private static JsonNode readJson(Path file) {

@@ -67,6 +67,12 @@ class QuantizedCheckpointTest {
         QuantizedCheckpoint.write(quantized, new BitPlan(units, "test"), saved);
     }
 
+    static float maxAbs(float[] v) {
+        float m = 0;
+        for (float x : v) m = Math.max(m, Math.abs(x));
+        return m;
+    }
+
     private static float[] logits(LoadedModel m) {
         return ((LoadedModel.Causal) m).model().logits(TOKENS);
     }
@@ -74,7 +80,9 @@ class QuantizedCheckpointTest {
     @Test
     void loadedModelComputesExactlyWhatTheInMemoryQuantizedModelDoes() {
         LoadedModel loaded = Models.load(saved.toString());
-        assertArrayEquals(logits(quantized), logits(loaded));
+        // Equal up to the kernels' run-to-run rounding (their parallel split varies): 1e-5 relative.
+        float[] expected = logits(quantized);
+        assertArrayEquals(expected, logits(loaded), 1e-5f * maxAbs(expected));
         Linear q0 = loaded.model().blocks().get(0).linears().get(0);
         PackedWeight p = assertInstanceOf(PackedWeight.class, q0.weight());
         assertEquals("int4-g32", p.format());
