@@ -367,8 +367,13 @@ public final class QuantizedCheckpoint {
         for (Block b : bert.blocks()) {
             for (Linear l : b.linears()) {
                 String module = naming.module(l.name());
-                l.setWeight(packed.containsKey(module) ? packed.get(module) : reader.linearWeight(module, l.out(), l.in()));
+                Weight w = packed.remove(module);
+                l.setWeight(w != null ? w : reader.linearWeight(module, l.out(), l.in()));
             }
+        }
+        if (!packed.isEmpty()) {
+            throw new ModelFormatException(reader.file().file(), "config_groups target modules the model does not have: "
+                    + packed.keySet().stream().sorted().toList());
         }
         return bert;
     }
