@@ -138,6 +138,9 @@ public final class BertModel implements Encoder {
     /** Attention heads per layer. */
     public int numHeads() { return numHeads; }
 
+    /** LayerNorm epsilon. */
+    public float eps() { return eps; }
+
     @Override
     public Output encode(int[][] ids, BlockObserver observer) {
         int batch = ids.length, seq = 0;

@@ -3,6 +3,7 @@ package cptquant.model;
 import cptquant.io.HfCheckpoint;
 import cptquant.io.HfConfig;
 import cptquant.io.ModelFormatException;
+import cptquant.io.QuantizedCheckpoint;
 import cptquant.tokenize.HfTokenizer;
 
 import java.nio.file.Files;
@@ -35,6 +36,7 @@ public final class Models {
     private static LoadedModel hfDirectory(Path dir) {
         Path configFile = dir.resolve(HfCheckpoint.CONFIG);
         if (!Files.exists(configFile)) throw new ModelFormatException(dir, "directory has no config.json");
+        if (QuantizedCheckpoint.isQuantized(dir)) return QuantizedCheckpoint.load(dir);
         String type = HfConfig.read(configFile).getString("model_type");
         return switch (type) {
             case "opt" -> new LoadedModel.Causal(dir.toString(), OptModel.load(dir), HfTokenizer.loadDirectory(dir));

@@ -3,6 +3,7 @@ package cptquant.model;
 import cptquant.io.HfCheckpoint;
 import cptquant.io.HfConfig;
 import cptquant.io.ModelFormatException;
+import cptquant.io.WeightSource;
 import cptquant.kernel.Attention;
 import cptquant.kernel.Ops;
 import cptquant.tensor.DenseWeight;
@@ -130,13 +131,16 @@ public final class OptModel implements CausalLM {
 
     /** Loads a Hugging Face OPT checkpoint directory (config.json + safetensors), memory-mapping its weights. */
     public static OptModel load(Path dir) {
-        HfCheckpoint ck = HfCheckpoint.open(dir);
-        Config c = Config.from(ck.config());
-        return new Loader(ck, c).model();
+        return load(HfCheckpoint.open(dir));
+    }
+
+    /** Loads OPT from named tensors with Hugging Face names (block linears may be packed). */
+    public static OptModel load(WeightSource source) {
+        return new Loader(source, Config.from(source.config())).model();
     }
 
     /** Reads and shape-checks each tensor against the config. */
-    private record Loader(HfCheckpoint ck, Config c) {
+    private record Loader(WeightSource ck, Config c) {
         private static final String DECODER = "model.decoder.";
 
         OptModel model() {
@@ -169,7 +173,7 @@ public final class OptModel implements CausalLM {
         /** A block linear named as quantization addresses it, e.g. "layers.3.fc1". */
         private Linear linear(String name, int out, int in) {
             float[] bias = c.enableBias() ? vector(DECODER + name + ".bias", out) : null;
-            return new Linear(name, weight(DECODER + name + ".weight", out, in), bias);
+            return new Linear(name, ck.linearWeight(DECODER + name, out, in), bias);
         }
 
         private Norm norm(String name) {

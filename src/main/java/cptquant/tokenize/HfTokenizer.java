@@ -32,8 +32,10 @@ public final class HfTokenizer implements Tokenizer {
 
     private final HuggingFaceTokenizer tokenizer;
     private final int vocabSize;
+    private final byte[] json;
 
     private HfTokenizer(byte[] json, Path source) {
+        this.json = json;
         try {
             this.vocabSize = vocabSize(new ObjectMapper().readTree(json), source);
         } catch (IOException e) {
@@ -77,6 +79,9 @@ public final class HfTokenizer implements Tokenizer {
             throw new ModelFormatException(label, "cannot read (" + e.getMessage() + ")", e);
         }
     }
+
+    /** The tokenizer.json bytes this was built from (a copy), so a saved model can carry its tokenizer. */
+    public byte[] json() { return json.clone(); }
 
     @Override
     public int[] encode(String text, int maxTokens) {

@@ -1,0 +1,218 @@
+package cptquant.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import cptquant.allocate.BitPlan;
+import cptquant.io.HfCheckpoint;
+import cptquant.io.ModelFormatException;
+import cptquant.io.QuantizedCheckpoint;
+import cptquant.io.Safetensors;
+import cptquant.io.SafetensorsWriter;
+import cptquant.quant.ModelQuantizer;
+import cptquant.quant.QuantSpec;
+import cptquant.quant.SizeReport;
+import cptquant.tensor.DType;
+import cptquant.tensor.Linear;
+import cptquant.tensor.PackedWeight;
+import cptquant.tokenize.HfTokenizer;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class QuantizedCheckpointTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String Q0 = "model.decoder.layers.0.self_attn.q_proj";
+    private static final String FC2_2 = "model.decoder.layers.2.fc2";
+    private static final int[] TOKENS = {3, 17, 0, 36, 5, 9, 22};
+
+    @TempDir Path tmp;
+    private LoadedModel quantized;
+    private Path saved;
+
+    /** A seeded FP16 OPT, quantized with a mixed plan (int4 g32, int8 per-channel sym, FP16, int4 g128) and saved. */
+    @BeforeEach
+    void saveMixedPlan() throws IOException {
+        OptCheckpoints.Spec spec = OptCheckpoints.Spec.small().sized(37, 64, 3, 4, 128, 20).stored(DType.F16);
+        Path source = tmp.resolve("source");
+        OptCheckpoints.write(source, spec, OptCheckpoints.generate(spec, 11));
+        Files.write(source.resolve("tokenizer.json"), HfTokenizer.minilm().json());
+        quantized = Models.load(source.toString());
+        Map<String, QuantSpec> units = new LinkedHashMap<>();
+        units.put("layers.0", new QuantSpec.Int(4, 32, false));
+        units.put("layers.1", new QuantSpec.Int(8, 0, true));
+        units.put("layers.2", new QuantSpec.Half(DType.F16));
+        units.put("layers.2.fc2", new QuantSpec.Int(4, 128, false));
+        ModelQuantizer.apply(quantized.model(), units);
+        saved = tmp.resolve("saved");
+        QuantizedCheckpoint.write(quantized, new BitPlan(units, "test"), saved);
+    }
+
+    static float maxAbs(float[] v) {
+        float m = 0;
+        for (float x : v) m = Math.max(m, Math.abs(x));
+        return m;
+    }
+
+    private static float[] logits(LoadedModel m) {
+        return ((LoadedModel.Causal) m).model().logits(TOKENS);
+    }
+
+    @Test
+    void loadedModelComputesExactlyWhatTheInMemoryQuantizedModelDoes() {
+        LoadedModel loaded = Models.load(saved.toString());
+        // Equal up to the kernels' run-to-run rounding (their parallel split varies): 1e-5 relative.
+        float[] expected = logits(quantized);
+        assertArrayEquals(expected, logits(loaded), 1e-5f * maxAbs(expected));
+        Linear q0 = loaded.model().blocks().get(0).linears().get(0);
+        PackedWeight p = assertInstanceOf(PackedWeight.class, q0.weight());
+        assertEquals("int4-g32", p.format());
+        assertEquals("int8-sym", loaded.model().blocks().get(1).linears().get(2).weight().format());
+        assertEquals("f16", loaded.model().blocks().get(2).linears().get(0).weight().format());
+        assertEquals("int4", loaded.model().blocks().get(2).linears().get(5).weight().format());
+        assertTrue(p.codes().isMapped(), "packed codes are views of the mapped file");
+        assertTrue(Files.isRegularFile(saved.resolve(QuantizedCheckpoint.PLAN)));
+        assertArrayEquals(HfTokenizer.minilm().encode("saved tokenizer", 16), loaded.tokenizer().encode("saved tokenizer", 16));
+    }
+
+    @Test
+    void fileHoldsExactlyTheSizeReportBytesPlusHeaderAndShapes() throws IOException {
+        Path file = saved.resolve(HfCheckpoint.SINGLE);
+        long header;
+        try (FileChannel ch = FileChannel.open(file)) {
+            ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(b);
+            header = b.flip().getLong();
+        }
+        long packedModules = quantized.model().blocks().stream().flatMap(b -> b.linears().stream())
+                .filter(l -> l.weight() instanceof PackedWeight).count();
+        assertEquals(13, packedModules);
+        long expected = 8 + header + SizeReport.of(quantized.model(), 2).totalBytes() + 8 * packedModules;
+        assertEquals(expected, Files.size(file));
+    }
+
+    @Test
+    void configFollowsCompressedTensors() throws IOException {
+        var q = JSON.readTree(saved.resolve(HfCheckpoint.CONFIG).toFile()).get("quantization_config");
+        assertEquals("compressed-tensors", q.get("quant_method").asText());
+        assertEquals("pack-quantized", q.get("format").asText());
+        var g0 = q.get("config_groups").get("group_0");
+        assertEquals(Q0, g0.get("targets").get(0).asText());
+        assertEquals(4, g0.get("weights").get("num_bits").asInt());
+        assertEquals("group", g0.get("weights").get("strategy").asText());
+        assertEquals(32, g0.get("weights").get("group_size").asInt());
+        var g1 = q.get("config_groups").get("group_1").get("weights");
+        assertEquals("channel", g1.get("strategy").asText());
+        assertTrue(g1.get("symmetric").asBoolean());
+        assertEquals("model.decoder.layers.2.self_attn.q_proj", q.get("ignore").get(0).asText());
+        assertEquals(64, q.get("cptquant").get("sha256").asText().length());
+    }
+
+    @Test
+    void overwritesOnlyEmptyOrPreviousOutput() throws IOException {
+        QuantizedCheckpoint.write(quantized, null, saved);
+        assertTrue(Files.notExists(saved.resolve(QuantizedCheckpoint.PLAN)));
+        Path other = Files.createDirectories(tmp.resolve("other"));
+        Files.writeString(other.resolve("notes.txt"), "keep me");
+        assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoint.write(quantized, null, other));
+        assertEquals("keep me", Files.readString(other.resolve("notes.txt")));
+        try (Stream<Path> s = Files.list(tmp)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".tmp")));
+        }
+    }
+
+    @Test
+    void refusesDamagedOrMismatchedFiles() throws IOException {
+        Path weights = saved.resolve(HfCheckpoint.SINGLE), config = saved.resolve(HfCheckpoint.CONFIG);
+        assertRefused(weights, "checksum mismatch", dir -> {
+            try (FileChannel ch = FileChannel.open(dir.resolve(HfCheckpoint.SINGLE), StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(new byte[] {42}), ch.size() - 3);
+            }
+        });
+        assertRefused(config, "num_bits 3 outside {4, 8, 16}", dir -> editConfig(dir,
+                q -> ((ObjectNode) q.get("config_groups").get("group_0").get("weights")).put("num_bits", 3)));
+        assertRefused(config, "unknown quant_method \"gptq\"", dir -> editConfig(dir, q -> q.put("quant_method", "gptq")));
+        assertRefused(weights, "missing tensor " + Q0 + ".weight_scale", dir -> rewrite(dir, Q0 + ".weight_scale", null));
+        assertRefused(weights, "missing tensor " + Q0 + ".weight_zero_point", dir -> rewrite(dir, Q0 + ".weight_zero_point", null));
+        assertRefused(weights, Q0 + ".weight_shape is [64, 32]", dir -> rewrite(dir, Q0 + ".weight_shape",
+                new SafetensorsWriterEntry(DType.I32, new long[] {2}, ints(64, 32))));
+        assertRefused(weights, FC2_2 + ".weight_scale has shape [64, 2], expected [64, 1]", dir -> rewrite(dir,
+                FC2_2 + ".weight_scale", new SafetensorsWriterEntry(DType.F16, new long[] {64, 2}, MemorySegment.ofArray(new short[128]))));
+    }
+
+    private record SafetensorsWriterEntry(DType dtype, long[] shape, MemorySegment bytes) {}
+
+    @FunctionalInterface
+    private interface Damage {
+        void apply(Path dir) throws IOException;
+    }
+
+    /** Copies the saved checkpoint, damages the copy and checks loading it fails naming {@code file}. */
+    private void assertRefused(Path file, String expected, Damage damage) throws IOException {
+        Path copy = Files.createTempDirectory(tmp, "damaged");
+        try (Stream<Path> s = Files.list(saved)) {
+            for (Path p : s.toList()) Files.copy(p, copy.resolve(p.getFileName()));
+        }
+        damage.apply(copy);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> Models.load(copy.toString()));
+        assertTrue(e.getMessage().startsWith(copy.resolve(file.getFileName()).toString()), e.getMessage());
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
+    private static void editConfig(Path dir, Consumer<ObjectNode> edit) throws IOException {
+        Path config = dir.resolve(HfCheckpoint.CONFIG);
+        ObjectNode root = (ObjectNode) JSON.readTree(config.toFile());
+        edit.accept((ObjectNode) root.get("quantization_config"));
+        Files.writeString(config, JSON.writeValueAsString(root));
+    }
+
+    /** Rewrites model.safetensors without (or replacing) one tensor and records the new checksum. */
+    private static void rewrite(Path dir, String name, SafetensorsWriterEntry replacement) throws IOException {
+        Path file = dir.resolve(HfCheckpoint.SINGLE);
+        Safetensors st = Safetensors.open(file);
+        SafetensorsWriter w = new SafetensorsWriter();
+        for (String n : st.names()) {
+            Safetensors.Tensor t = st.tensor(n);
+            if (!n.equals(name)) w.add(n, t.dtype(), t.shape(), t.data());
+            else if (replacement != null) w.add(n, replacement.dtype(), replacement.shape(), replacement.bytes());
+        }
+        Path rewritten = dir.resolve("rewritten.safetensors");
+        w.write(rewritten);
+        Files.move(rewritten, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        String sha = sha256(file);
+        editConfig(dir, q -> ((ObjectNode) q.get("cptquant")).put("sha256", sha));
+    }
+
+    private static MemorySegment ints(int... v) {
+        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int x : v) b.putInt(x);
+        return MemorySegment.ofArray(b.array());
+    }
+
+    private static String sha256(Path file) throws IOException {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
