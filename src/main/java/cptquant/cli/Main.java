@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 @Command(name = "cptquant", mixinStandardHelpOptions = true, version = "cptquant 0.1.0",
         description = "Mixed-precision post-training quantization of transformer language models.",
         subcommands = {CommandLine.HelpCommand.class, EvalCommand.class, SensitivityCommand.class, ReportCommand.class,
-                BenchCommand.class, DemoCommand.class, GenerateCommand.class})
+                BenchCommand.class, DemoCommand.class, GenerateCommand.class, ExportCommand.class,
+                QuantizeCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

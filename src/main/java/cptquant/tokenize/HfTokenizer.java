@@ -11,7 +11,13 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
+import java.util.stream.IntStream;
 
 /**
  * A Hugging Face tokenizer.json (WordPiece, BPE, Unigram) run by the tokenizers library through DJL's
@@ -31,13 +37,16 @@ public final class HfTokenizer implements Tokenizer {
     private static final Map<String, String> OPTIONS = Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "true");
 
     private final HuggingFaceTokenizer tokenizer;
-    private final int vocabSize;
     private final byte[] json;
+    /** Token text by id (model vocabulary and added tokens); null for an id the file leaves unnamed. */
+    private final String[] tokens;
+    /** Ids of added tokens marked special ([CLS], [SEP], ...). */
+    private final BitSet special = new BitSet();
 
     private HfTokenizer(byte[] json, Path source) {
         this.json = json;
         try {
-            this.vocabSize = vocabSize(new ObjectMapper().readTree(json), source);
+            this.tokens = readTokens(new ObjectMapper().readTree(json), source);
         } catch (IOException e) {
             throw new ModelFormatException(source, "tokenizer.json is not JSON (" + e.getMessage() + ")", e);
         }
@@ -108,20 +117,42 @@ public final class HfTokenizer implements Tokenizer {
     }
 
     @Override
-    public int vocabSize() { return vocabSize; }
+    public int vocabSize() { return tokens.length; }
 
-    /** One more than the largest id in the model vocabulary and the added tokens. */
-    private static int vocabSize(JsonNode root, Path source) {
+    /** Token text by id, as tokenizer.json spells it (WordPiece continuations keep their "##"). */
+    public List<String> tokens() {
+        return Arrays.stream(tokens).map(t -> t == null ? "" : t).toList();
+    }
+
+    /** Whether {@code id} is an added token marked special, such as [CLS] or [PAD]. */
+    public boolean isSpecial(int id) { return special.get(id); }
+
+    /** The id of token {@code text}, if the vocabulary has it. */
+    public OptionalInt id(String text) {
+        return IntStream.range(0, tokens.length).filter(i -> text.equals(tokens[i])).findFirst();
+    }
+
+    /**
+     * Token texts by id from model.vocab and added_tokens (recording which added tokens are special); the
+     * vocabulary size is one more than the largest id.
+     */
+    private String[] readTokens(JsonNode root, Path source) {
         JsonNode vocab = root.path("model").path("vocab");
-        long max = -1;
+        Map<Integer, String> byId = new HashMap<>();
         if (vocab.isObject()) {
-            for (JsonNode id : (Iterable<JsonNode>) vocab::elements) max = Math.max(max, id.asLong());
+            vocab.properties().forEach(e -> byId.put(e.getValue().asInt(), e.getKey()));
         } else if (vocab.isArray()) {
-            max = vocab.size() - 1; // Unigram: a list of [piece, score], ids are positions
+            for (int i = 0; i < vocab.size(); i++) byId.put(i, vocab.get(i).path(0).asText()); // Unigram: [piece, score]
         }
-        for (JsonNode t : root.path("added_tokens")) max = Math.max(max, t.path("id").asLong());
-        if (max < 0) throw new ModelFormatException(source, "tokenizer.json has no model.vocab");
-        return Math.toIntExact(max + 1);
+        if (byId.isEmpty()) throw new ModelFormatException(source, "tokenizer.json has no model.vocab");
+        for (JsonNode t : root.path("added_tokens")) {
+            int id = t.path("id").asInt();
+            byId.put(id, t.path("content").asText());
+            if (t.path("special").asBoolean()) special.set(id);
+        }
+        String[] out = new String[Collections.max(byId.keySet()) + 1];
+        byId.forEach((id, text) -> out[id] = text);
+        return out;
     }
 
     private static int[] toInts(long[] ids) {

@@ -94,6 +94,14 @@ public final class Llama2cTokenizer implements Tokenizer {
     @Override
     public int vocabSize() { return pieces.length; }
 
+    /** Token {@code id}'s text decoded as UTF-8 (byte-fallback tokens read literally, e.g. "<0x0A>"). */
+    public String piece(int id) {
+        return new String(pieces[id].getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+    }
+
+    /** Token {@code id}'s merge score (higher merges first). */
+    public float score(int id) { return scores[id]; }
+
     /** BOS, then the text's tokens, cut to {@code maxTokens}. */
     @Override
     public int[] encode(String text, int maxTokens) {

@@ -2,21 +2,13 @@ package cptquant.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import cptquant.quant.GgmlType;
-import java.io.File;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,20 +18,12 @@ import org.junit.jupiter.api.io.TempDir;
  * tools/gguf-check), so a misunderstanding of the format shared by our writer and reader cannot pass.
  */
 class GgufNpmCheckTest {
-    private static final Path TOOL = Path.of("tools/gguf-check");
     @TempDir Path dir;
 
     private record Expected(String name, GgmlType type, long[] ne) {}
 
     @Test
     void huggingFaceGgufReadsOurLlamaFileWithTheSameNamesTypesAndShapes() throws Exception {
-        Path node = onPath("node").orElse(null);
-        assumeTrue(node != null, "skipped: node is not on PATH (needed to run tools/gguf-check with @huggingface/gguf)");
-        if (!Files.isDirectory(TOOL.resolve("node_modules/@huggingface/gguf"))) {
-            Path npm = onPath("npm").orElseThrow(() -> new AssertionError("node is on PATH but npm is not; cannot install tools/gguf-check"));
-            run(List.of(npm.toString(), "ci", "--prefix", TOOL.toString()), 300);
-        }
-
         int dim = 64, hidden = 96, vocab = 40;
         List<Expected> expected = List.of(
                 new Expected("token_embd.weight", GgmlType.Q8_0, new long[] {dim, vocab}),
@@ -89,7 +73,7 @@ class GgufNpmCheckTest {
         Path file = dir.resolve("tiny-llama.gguf");
         w.write(file);
 
-        JsonNode seen = new ObjectMapper().readTree(run(List.of(node.toString(), TOOL.resolve("check.mjs").toString(), file.toString()), 60));
+        JsonNode seen = GgufNpmCheck.read(file, dir);
         GgufFile ours = GgufReader.read(file);
 
         JsonNode meta = seen.get("metadata");
@@ -100,9 +84,9 @@ class GgufNpmCheckTest {
         assertEquals(hidden, meta.get("llama.feed_forward_length").get("value").asInt());
         assertEquals(1e-5f, (float) meta.get("llama.attention.layer_norm_rms_epsilon").get("value").asDouble());
         assertEquals("FLOAT32", meta.get("llama.attention.layer_norm_rms_epsilon").get("type").asText());
-        assertArray(meta.get("tokenizer.ggml.tokens"), "STRING", vocab, "<unk>");
-        assertArray(meta.get("tokenizer.ggml.scores"), "FLOAT32", vocab, "0");
-        assertArray(meta.get("tokenizer.ggml.token_type"), "INT32", vocab, "2");
+        GgufNpmCheck.assertArray(meta.get("tokenizer.ggml.tokens"), "STRING", vocab, "<unk>");
+        GgufNpmCheck.assertArray(meta.get("tokenizer.ggml.scores"), "FLOAT32", vocab, "0");
+        GgufNpmCheck.assertArray(meta.get("tokenizer.ggml.token_type"), "INT32", vocab, "2");
         assertEquals(2, meta.get("tokenizer.ggml.eos_token_id").get("value").asInt());
 
         JsonNode infos = seen.get("tensorInfos");
@@ -122,35 +106,5 @@ class GgufNpmCheckTest {
         long end = ours.dataOffset() + last.offset() + last.type().orElseThrow().bytes(last.count());
         assertTrue(seen.get("fileSize").asLong() >= end && seen.get("fileSize").asLong() - end < 32,
                 "file ends with the last tensor's data plus padding");
-    }
-
-    private static void assertArray(JsonNode summary, String subType, int length, String first) {
-        assertEquals("ARRAY", summary.get("type").asText());
-        assertEquals(subType, summary.get("subType").asText());
-        assertEquals(length, summary.get("length").asInt());
-        assertEquals(first, summary.get("first").asText());
-    }
-
-    /** Runs a command from the project root; its stdout, or a failure carrying its stderr. */
-    private String run(List<String> command, int timeoutSeconds) throws IOException, InterruptedException {
-        Path err = dir.resolve("stderr.txt");
-        Process p = new ProcessBuilder(command).redirectError(err.toFile()).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError(command + " did not finish in " + timeoutSeconds + " s");
-        }
-        if (p.exitValue() != 0) {
-            throw new AssertionError(command + " exited " + p.exitValue() + ":\n" + Files.readString(err));
-        }
-        return new String(out, StandardCharsets.UTF_8);
-    }
-
-    private static Optional<Path> onPath(String program) {
-        return Arrays.stream(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
-                .filter(d -> !d.isEmpty())
-                .map(d -> Path.of(d, program))
-                .filter(Files::isExecutable)
-                .findFirst();
     }
 }
