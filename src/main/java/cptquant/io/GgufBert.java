@@ -33,13 +33,7 @@ final class GgufBert {
             Rule.of("layers\\.(\\d+)\\.attention\\.output", "blk.$1.attn_output.weight"),
             Rule.of("layers\\.(\\d+)\\.intermediate", "blk.$1.ffn_up.weight"),
             Rule.of("layers\\.(\\d+)\\.output", "blk.$1.ffn_down.weight"),
-            Rule.of(LAYER + "attention\\.self\\.query\\.bias", "blk.$1.attn_q.bias"),
-            Rule.of(LAYER + "attention\\.self\\.key\\.bias", "blk.$1.attn_k.bias"),
-            Rule.of(LAYER + "attention\\.self\\.value\\.bias", "blk.$1.attn_v.bias"),
-            Rule.of(LAYER + "attention\\.output\\.dense\\.bias", "blk.$1.attn_output.bias"),
             Rule.of(LAYER + "attention\\.output\\.LayerNorm\\.(weight|bias)", "blk.$1.attn_output_norm.$2"),
-            Rule.of(LAYER + "intermediate\\.dense\\.bias", "blk.$1.ffn_up.bias"),
-            Rule.of(LAYER + "output\\.dense\\.bias", "blk.$1.ffn_down.bias"),
             Rule.of(LAYER + "output\\.LayerNorm\\.(weight|bias)", "blk.$1.layer_output_norm.$2")),
             List.of("pooler.", "classifier."));
 
