@@ -3,11 +3,8 @@ package cptquant.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -19,15 +16,7 @@ class BadModelInputTest {
     @TempDir Path dir;
 
     private static String failOneLine(String... args) {
-        PrintStream saved = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            assertEquals(2, Main.run(args));
-        } finally {
-            System.setErr(saved);
-        }
-        String text = err.toString(StandardCharsets.UTF_8).strip();
+        String text = PrintStreamCapture.quiet(() -> assertEquals(2, Main.run(args))).strip();
         assertEquals(1, text.lines().count(), text);
         return text;
     }
