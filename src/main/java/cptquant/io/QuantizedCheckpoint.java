@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import cptquant.allocate.BitPlan;
+import cptquant.io.Llama2cCheckpoint.Tensor;
 import cptquant.model.BertModel;
 import cptquant.model.Block;
+import cptquant.model.LlamaModel;
 import cptquant.model.LoadedModel;
 import cptquant.model.OptModel;
 import cptquant.model.TransformerModel;
@@ -16,6 +18,7 @@ import cptquant.tensor.Linear;
 import cptquant.tensor.PackedWeight;
 import cptquant.tensor.Weight;
 import cptquant.tokenize.HfTokenizer;
+import cptquant.tokenize.Llama2cTokenizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -45,14 +48,17 @@ import java.util.stream.Stream;
  * "pack-quantized" convention: model.safetensors (packed codes, FP16 scales, U8 zero points, I32 shapes
  * for packed linears; every other parameter as FP16), config.json (the family's config plus a
  * "quantization_config" naming each packed module's bits, group size and symmetry, and a "cptquant" block
- * with the SHA-256 of model.safetensors), tokenizer.json and, when a plan was given, plan.json.
- * See the README section "Saved quantized checkpoints". OPT and BERT models can be saved; Llama cannot yet.
+ * with the SHA-256 of model.safetensors), the tokenizer (tokenizer.json, or tokenizer.bin for llama2.c
+ * Llama models) and, when a plan was given, plan.json. See the README section "Saved quantized
+ * checkpoints". OPT, BERT and Llama models can be saved.
  */
 public final class QuantizedCheckpoint {
     public static final String QUANT_METHOD = "compressed-tensors";
     public static final String FORMAT = "pack-quantized";
     public static final String PLAN = "plan.json";
     public static final String TOKENIZER = "tokenizer.json";
+    /** The llama2.c tokenizer file a saved Llama model carries. */
+    public static final String LLAMA_TOKENIZER = "tokenizer.bin";
     private static final String OPT_PREFIX = "model.decoder.";
     private static final String LM_HEAD = "lm_head.weight";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -80,12 +86,18 @@ public final class QuantizedCheckpoint {
         Naming naming = switch (model.model()) {
             case OptModel opt -> new OptNaming(opt);
             case BertModel bert -> new BertNaming(bert);
-            default -> throw new IllegalArgumentException("saving quantized checkpoints supports OPT and BERT models, not "
-                    + model.model().architecture());
+            case LlamaModel llama -> LlamaNaming.of(llama.config());
+            default -> throw new IllegalArgumentException("saving quantized checkpoints supports OPT, BERT and Llama "
+                    + "models, not " + model.model().architecture());
         };
-        if (!(model.tokenizer() instanceof HfTokenizer tok)) {
-            throw new IllegalArgumentException("saving needs a Hugging Face tokenizer.json tokenizer");
-        }
+        boolean llama = naming instanceof LlamaNaming;
+        byte[] tokenizer = switch (model.tokenizer()) {
+            case HfTokenizer t when !llama -> t.json();
+            case Llama2cTokenizer t when llama -> t.fileBytes();
+            default -> throw new IllegalArgumentException("saving a " + model.model().architecture() + " model needs its "
+                    + (llama ? "llama2.c tokenizer" : "Hugging Face tokenizer.json tokenizer") + ", not "
+                    + model.model().architecture() + " with " + model.tokenizer().getClass().getSimpleName());
+        };
         Path target = dir.toAbsolutePath();
         checkReplaceable(target);
         try {
@@ -104,7 +116,7 @@ public final class QuantizedCheckpoint {
                 config.set("quantization_config", quant);
                 AtomicFiles.writeString(tmp.resolve(HfCheckpoint.CONFIG),
                         JSON.writerWithDefaultPrettyPrinter().writeValueAsString(config) + "\n");
-                AtomicFiles.write(tmp.resolve(TOKENIZER), tok.json());
+                AtomicFiles.write(tmp.resolve(llama ? LLAMA_TOKENIZER : TOKENIZER), tokenizer);
                 // Directories cannot be swapped in one rename: move the old one aside first, so a crash
                 // leaves either the old or the new checkpoint under a readable name, never a half-written one.
                 Path old = Files.exists(target) ? tmp.resolveSibling(tmp.getFileName() + ".old") : null;
@@ -294,6 +306,84 @@ public final class QuantizedCheckpoint {
         }
     }
 
+    /**
+     * Llama: Hugging Face LlamaForCausalLM names ("model.layers.3.self_attn.q_proj", "mlp.gate_proj" for
+     * llama2.c's w1, "mlp.down_proj" for w2, "mlp.up_proj" for w3) over llama2.c's unpermuted q/k rows,
+     * which config.json declares as rope_style "interleaved".
+     *
+     * @param names the model's own name of every parameter (see {@link LlamaModel#name}) to its file name
+     */
+    private record LlamaNaming(Llama2cCheckpoint.Config c, Map<String, String> names) implements Naming {
+        static final String ROPE_STYLE = "interleaved";
+
+        static LlamaNaming of(Llama2cCheckpoint.Config c) {
+            Map<String, String> names = new HashMap<>();
+            for (Tensor t : Tensor.values()) {
+                if (t == Tensor.FREQ_CIS_REAL || t == Tensor.FREQ_CIS_IMAG || (t == Tensor.WCLS && c.sharedClassifier())) continue;
+                for (int i = 0; i < (t.perLayer() ? c.nLayers() : 1); i++) names.put(LlamaModel.name(t, i), file(t, i));
+            }
+            return new LlamaNaming(c, Map.copyOf(names));
+        }
+
+        /** The file name of tensor {@code t} of {@code layer}: a module name for block linears, else a tensor name. */
+        static String file(Tensor t, int layer) {
+            String l = "model.layers." + layer + ".";
+            return switch (t) {
+                case TOKEN_EMBEDDING -> "model.embed_tokens.weight";
+                case RMS_ATT -> l + "input_layernorm.weight";
+                case WQ -> l + "self_attn.q_proj";
+                case WK -> l + "self_attn.k_proj";
+                case WV -> l + "self_attn.v_proj";
+                case WO -> l + "self_attn.o_proj";
+                case RMS_FFN -> l + "post_attention_layernorm.weight";
+                case W1 -> l + "mlp.gate_proj";
+                case W2 -> l + "mlp.down_proj";
+                case W3 -> l + "mlp.up_proj";
+                case RMS_FINAL -> "model.norm.weight";
+                case WCLS -> LM_HEAD;
+                case FREQ_CIS_REAL, FREQ_CIS_IMAG -> throw new IllegalArgumentException(t + " is not a model parameter");
+            };
+        }
+
+        @Override public String module(String linear) { return named(linear); }
+
+        @Override public String other(String key) { return named(key); }
+
+        private String named(String own) {
+            String n = names.get(own);
+            if (n == null) throw new IllegalArgumentException("not a parameter of this Llama model: " + own);
+            return n;
+        }
+
+        @Override
+        public long[] shape(String name, int length) {
+            return name.equals(LM_HEAD) || name.equals(file(Tensor.TOKEN_EMBEDDING, 0))
+                    ? new long[] {c.vocabSize(), c.dim()} : new long[] {length};
+        }
+
+        @Override
+        public ObjectNode config() {
+            ObjectNode n = JSON.createObjectNode();
+            n.put("model_type", "llama");
+            n.putArray("architectures").add("LlamaForCausalLM");
+            n.put("hidden_size", c.dim());
+            n.put("intermediate_size", c.hiddenDim());
+            n.put("num_hidden_layers", c.nLayers());
+            n.put("num_attention_heads", c.nHeads());
+            n.put("num_key_value_heads", c.nKvHeads());
+            n.put("vocab_size", c.vocabSize());
+            n.put("max_position_embeddings", c.seqLen());
+            n.put("tie_word_embeddings", c.sharedClassifier());
+            // The float's shortest decimal (1e-5), not its binary expansion.
+            n.put("rms_norm_eps", Double.parseDouble(Float.toString(LlamaModel.RMS_EPS)));
+            n.put("rope_theta", LlamaModel.ROPE_THETA);
+            n.put("rope_style", ROPE_STYLE);
+            n.put("hidden_act", "silu");
+            n.put("torch_dtype", "float16");
+            return n;
+        }
+    }
+
     /** True when {@code dir}'s config.json carries a quantization_config (so {@link #load} applies). */
     public static boolean isQuantized(Path dir) {
         Path config = dir.resolve(HfCheckpoint.CONFIG);
@@ -324,8 +414,9 @@ public final class QuantizedCheckpoint {
         TransformerModel model = switch (type) {
             case "opt" -> OptModel.load(reader);
             case "bert" -> bert(reader);
+            case "llama" -> llama(reader);
             default -> throw new ModelFormatException(configFile, "quantized checkpoints of model_type \"" + type
-                    + "\" are not supported (supported: opt, bert)");
+                    + "\" are not supported (supported: opt, bert, llama)");
         };
         Set<String> unused = new HashSet<>(reader.schemes().keySet());
         unused.removeAll(reader.used());
@@ -333,14 +424,66 @@ public final class QuantizedCheckpoint {
             throw new ModelFormatException(configFile, "config_groups target modules the model does not have: "
                     + unused.stream().sorted().toList());
         }
-        Path tok = dir.resolve(TOKENIZER);
-        if (!Files.isRegularFile(tok)) throw new ModelFormatException(dir, "no " + TOKENIZER);
-        HfTokenizer tokenizer = HfTokenizer.load(tok);
         return switch (model) {
-            case OptModel opt -> new LoadedModel.Causal(dir.toString(), opt, tokenizer);
-            case BertModel bert -> new LoadedModel.Encoding(dir.toString(), bert, tokenizer);
+            case OptModel opt -> new LoadedModel.Causal(dir.toString(), opt, HfTokenizer.load(tokenizerFile(dir, TOKENIZER)));
+            case BertModel bert -> new LoadedModel.Encoding(dir.toString(), bert, HfTokenizer.load(tokenizerFile(dir, TOKENIZER)));
+            case LlamaModel llama -> {
+                Path file = tokenizerFile(dir, LLAMA_TOKENIZER);
+                Llama2cTokenizer tokenizer = Llama2cTokenizer.read(file);
+                if (tokenizer.vocabSize() != llama.vocabSize()) {
+                    throw new ModelFormatException(file, "has " + tokenizer.vocabSize() + " tokens but config.json's "
+                            + "vocab_size is " + llama.vocabSize());
+                }
+                yield new LoadedModel.Causal(dir.toString(), llama, tokenizer);
+            }
             default -> throw new IllegalStateException("unhandled family " + model.architecture());
         };
+    }
+
+    private static Path tokenizerFile(Path dir, String name) {
+        Path file = dir.resolve(name);
+        if (!Files.isRegularFile(file)) throw new ModelFormatException(dir, "no " + name);
+        return file;
+    }
+
+    /**
+     * Llama reads every parameter in place: packed or dense block linears and F16 embeddings are views of
+     * the mapping; only the RMSNorm vectors are copied to the heap.
+     */
+    private static LlamaModel llama(Reader reader) {
+        HfConfig c = reader.config();
+        String rope = c.getString("rope_style", "");
+        if (!rope.equals(LlamaNaming.ROPE_STYLE)) {
+            throw new ModelFormatException(c.file(), "rope_style \"" + rope + "\" is not supported (supported: "
+                    + LlamaNaming.ROPE_STYLE + ", llama2.c's unpermuted q/k layout)");
+        }
+        if ((float) c.getDouble("rms_norm_eps") != LlamaModel.RMS_EPS || c.getDouble("rope_theta") != LlamaModel.ROPE_THETA) {
+            throw new ModelFormatException(c.file(), "rms_norm_eps " + c.getDouble("rms_norm_eps") + " and rope_theta "
+                    + c.getDouble("rope_theta") + " differ from the only supported " + LlamaModel.RMS_EPS + " and "
+                    + LlamaModel.ROPE_THETA);
+        }
+        Llama2cCheckpoint.Config config = new Llama2cCheckpoint.Config(c.getInt("hidden_size"), c.getInt("intermediate_size"),
+                c.getInt("num_hidden_layers"), c.getInt("num_attention_heads"), c.getInt("num_key_value_heads"),
+                c.getInt("vocab_size"), c.getBoolean("tie_word_embeddings"), c.getInt("max_position_embeddings"));
+        String problem = config.problem();
+        if (problem != null) throw new ModelFormatException(c.file(), "impossible Llama sizes " + config + ": " + problem);
+        return LlamaModel.of(config, new LlamaModel.Parameters() {
+            @Override
+            public DenseWeight matrix(Tensor t, int layer) {
+                return reader.tensor(LlamaNaming.file(t, layer)).requireFloat().requireShape(t.shape(config)).asWeight();
+            }
+
+            @Override
+            public Weight linear(Tensor t, int layer) {
+                long[] s = t.shape(config);
+                return reader.linearWeight(LlamaNaming.file(t, layer), (int) s[0], (int) s[1]);
+            }
+
+            @Override
+            public float[] vector(Tensor t, int layer) {
+                return reader.tensor(LlamaNaming.file(t, layer)).requireFloat().requireShape(config.dim()).toFloats();
+            }
+        });
     }
 
     /**

@@ -2,12 +2,14 @@ package cptquant.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import cptquant.TestData;
 import cptquant.allocate.BitPlan;
 import cptquant.io.HfCheckpoint;
 import cptquant.io.ModelFormatException;
@@ -21,6 +23,7 @@ import cptquant.tensor.DType;
 import cptquant.tensor.Linear;
 import cptquant.tensor.PackedWeight;
 import cptquant.tokenize.HfTokenizer;
+import cptquant.tokenize.Llama2cTokenizer;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -32,10 +35,13 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.IntPredicate;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -159,6 +165,130 @@ class QuantizedCheckpointTest {
                 FC2_2 + ".weight_scale", new SafetensorsWriterEntry(DType.F16, new long[] {64, 2}, MemorySegment.ofArray(new short[128]))));
     }
 
+    /** stories260K (llama2.c, tied classifier) saved with a mixed plan and loaded back. */
+    @Nested
+    class Llama {
+        private static final String Q0 = "model.layers.0.self_attn.q_proj";
+        private static final String DOWN3 = "model.layers.3.mlp.down_proj";
+        private LoadedModel.Causal llama;
+        private Path llamaSaved;
+
+        /**
+         * Every stories260K parameter rounded to F16 first (as the OPT above is stored in F16), so saving its
+         * norms and embedding as F16 loses nothing and the loaded model must compute the same logits.
+         */
+        @BeforeEach
+        void saveMixedPlan() throws IOException {
+            Path bin = TestData.require(LlamaModelTest.STORIES);
+            Path source = Files.createDirectories(tmp.resolve("llama-source"));
+            ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(bin)).order(ByteOrder.LITTLE_ENDIAN);
+            for (int at = 7 * Integer.BYTES; at < b.capacity(); at += Float.BYTES) {
+                b.putFloat(at, Float.float16ToFloat(Float.floatToFloat16(b.getFloat(at))));
+            }
+            Files.write(source.resolve("stories260K.bin"), b.array());
+            Files.copy(bin.resolveSibling("tok512.bin"), source.resolve("tok512.bin"));
+            llama = LlamaModel.load(source.resolve("stories260K.bin"));
+            // stories260K's hidden_dim is 172 = 4 x 43: its w2 (down_proj) takes per-channel or group 4.
+            Map<String, QuantSpec> units = new LinkedHashMap<>();
+            units.put("layers.0", new QuantSpec.Int(4, 32, false));
+            units.put("layers.0.feed_forward.w2", new QuantSpec.Int(4, 0, false));
+            units.put("layers.1", new QuantSpec.Int(8, 0, true));
+            units.put("layers.2", new QuantSpec.Half(DType.F16));
+            units.put("layers.3", new QuantSpec.Int(4, 16, true));
+            units.put("layers.3.feed_forward.w2", new QuantSpec.Int(8, 4, false));
+            ModelQuantizer.apply(llama.model(), units);
+            llamaSaved = tmp.resolve("llama-saved");
+            QuantizedCheckpoint.write(llama, new BitPlan(units, "test"), llamaSaved);
+        }
+
+        @Test
+        void loadedLlamaComputesAndGeneratesWhatTheInMemoryQuantizedModelDoes() {
+            LoadedModel.Causal loaded = assertInstanceOf(LoadedModel.Causal.class, Models.load(llamaSaved.toString()));
+            int[] tokens = llama.tokenizer().encode(LlamaModelTest.TEXT, 512);
+            float[] expected = llama.model().logits(tokens);
+            assertArrayEquals(expected, loaded.model().logits(tokens), 1e-5f * maxAbs(expected));
+            assertArrayEquals(tokens, loaded.tokenizer().encode(LlamaModelTest.TEXT, 512));
+
+            List<Block> blocks = loaded.model().blocks();
+            PackedWeight q0 = assertInstanceOf(PackedWeight.class, blocks.get(0).linears().get(0).weight());
+            assertEquals("int4-g32", q0.format());
+            assertTrue(q0.codes().isMapped(), "packed codes are views of the mapped file");
+            assertEquals("int4", blocks.get(0).linears().get(5).weight().format());
+            assertEquals("int8-sym", blocks.get(1).linears().get(1).weight().format());
+            assertEquals("f16", blocks.get(2).linears().get(6).weight().format());
+            assertEquals("int8-g4", blocks.get(3).linears().get(5).weight().format());
+            assertEquals(llama.model().blocks().get(4).linears().get(4).weight().format(),
+                    blocks.get(4).linears().get(4).weight().format(), "unquantized layers keep their dtype");
+
+            int[] prompt = llama.tokenizer().encode("Once upon a time", 512);
+            IntPredicate stop = t -> t == Llama2cTokenizer.BOS || t == Llama2cTokenizer.EOS;
+            int[] inMemory = new Generator(llama.model(), stop).generate(prompt, 120, Sampler.greedy(), t -> {}).tokens();
+            int[] fromFile = new Generator(loaded.model(), stop).generate(prompt, 120, Sampler.greedy(), t -> {}).tokens();
+            assertTrue(inMemory.length > prompt.length + 20, "the quantized model still tells a story");
+            assertArrayEquals(inMemory, fromFile);
+        }
+
+        @Test
+        void directoryHoldsLlamaConfigHfNamesAndTheLlama2cTokenizer() throws IOException {
+            var config = JSON.readTree(llamaSaved.resolve(HfCheckpoint.CONFIG).toFile());
+            assertEquals("llama", config.get("model_type").asText());
+            assertEquals("interleaved", config.get("rope_style").asText());
+            assertEquals(64, config.get("hidden_size").asInt());
+            assertEquals(172, config.get("intermediate_size").asInt());
+            assertEquals(4, config.get("num_key_value_heads").asInt());
+            assertTrue(config.get("tie_word_embeddings").asBoolean());
+            assertEquals(1e-5, config.get("rms_norm_eps").asDouble());
+            var q = config.get("quantization_config");
+            assertEquals(Q0, q.get("config_groups").get("group_0").get("targets").get(0).asText());
+            assertEquals("model.layers.2.self_attn.q_proj", q.get("ignore").get(0).asText());
+            Safetensors st = Safetensors.open(llamaSaved.resolve(HfCheckpoint.SINGLE));
+            assertTrue(st.names().containsAll(List.of("model.embed_tokens.weight", "model.norm.weight",
+                    "model.layers.4.input_layernorm.weight", "model.layers.4.post_attention_layernorm.weight",
+                    "model.layers.0.mlp.gate_proj.weight_packed", "model.layers.4.mlp.up_proj.weight")), st.names().toString());
+            assertFalse(st.names().contains("lm_head.weight"), "a tied classifier is the embedding");
+            assertEquals(DType.F16, st.tensor("model.embed_tokens.weight").dtype());
+            assertArrayEquals(Files.readAllBytes(TestData.require(LlamaModelTest.STORIES).resolveSibling("tok512.bin")),
+                    Files.readAllBytes(llamaSaved.resolve(QuantizedCheckpoint.LLAMA_TOKENIZER)));
+            long packed = llama.model().blocks().stream().flatMap(b -> b.linears().stream())
+                    .filter(l -> l.weight() instanceof PackedWeight).count();
+            long header;
+            try (FileChannel ch = FileChannel.open(llamaSaved.resolve(HfCheckpoint.SINGLE))) {
+                ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+                ch.read(b);
+                header = b.flip().getLong();
+            }
+            // SizeReport counts the untouched layer 4 at its F32 bytes, as it is saved.
+            assertEquals(8 + header + SizeReport.of(llama.model(), 2).totalBytes() + 8 * packed,
+                    Files.size(llamaSaved.resolve(HfCheckpoint.SINGLE)));
+        }
+
+        @Test
+        void refusesDamagedOrMismatchedLlamaFiles() throws IOException {
+            Path weights = llamaSaved.resolve(HfCheckpoint.SINGLE), config = llamaSaved.resolve(HfCheckpoint.CONFIG);
+            assertRefused(llamaSaved, weights, "checksum mismatch", dir -> {
+                try (FileChannel ch = FileChannel.open(dir.resolve(HfCheckpoint.SINGLE), StandardOpenOption.WRITE)) {
+                    ch.write(ByteBuffer.wrap(new byte[] {42}), ch.size() - 3);
+                }
+            });
+            assertRefused(llamaSaved, weights, Q0 + ".weight_shape is [64, 32]", dir -> rewrite(dir, Q0 + ".weight_shape",
+                    new SafetensorsWriterEntry(DType.I32, new long[] {2}, ints(64, 32))));
+            assertRefused(llamaSaved, weights, DOWN3 + ".weight_scale has shape [64, 2], expected [64, 43]", dir -> rewrite(dir,
+                    DOWN3 + ".weight_scale", new SafetensorsWriterEntry(DType.F16, new long[] {64, 2}, MemorySegment.ofArray(new short[128]))));
+            assertRefused(llamaSaved, weights, "missing tensor model.layers.1.post_attention_layernorm.weight",
+                    dir -> rewrite(dir, "model.layers.1.post_attention_layernorm.weight", null));
+            assertRefused(llamaSaved, config, "rope_style \"rotate_half\" is not supported",
+                    dir -> editRoot(dir, root -> root.put("rope_style", "rotate_half")));
+            assertRefused(llamaSaved, config, "n_heads 8 is not a multiple of n_kv_heads 3",
+                    dir -> editRoot(dir, root -> root.put("num_key_value_heads", 3)));
+            Path tokenizer = llamaSaved.resolve(QuantizedCheckpoint.LLAMA_TOKENIZER);
+            assertRefused(llamaSaved, tokenizer, "has 3 tokens but config.json's vocab_size is 512", dir -> {
+                ByteBuffer tiny = ByteBuffer.allocate(4 + 3 * 9).order(ByteOrder.LITTLE_ENDIAN).putInt(1);
+                for (byte c : new byte[] {'a', 'b', 'c'}) tiny.putFloat(0f).putInt(1).put(c);
+                Files.write(dir.resolve(QuantizedCheckpoint.LLAMA_TOKENIZER), tiny.array());
+            });
+        }
+    }
+
     private record SafetensorsWriterEntry(DType dtype, long[] shape, MemorySegment bytes) {}
 
     @FunctionalInterface
@@ -166,10 +296,14 @@ class QuantizedCheckpointTest {
         void apply(Path dir) throws IOException;
     }
 
-    /** Copies the saved checkpoint, damages the copy and checks loading it fails naming {@code file}. */
     private void assertRefused(Path file, String expected, Damage damage) throws IOException {
+        assertRefused(saved, file, expected, damage);
+    }
+
+    /** Copies the checkpoint {@code source}, damages the copy and checks loading it fails naming {@code file}. */
+    private void assertRefused(Path source, Path file, String expected, Damage damage) throws IOException {
         Path copy = Files.createTempDirectory(tmp, "damaged");
-        try (Stream<Path> s = Files.list(saved)) {
+        try (Stream<Path> s = Files.list(source)) {
             for (Path p : s.toList()) Files.copy(p, copy.resolve(p.getFileName()));
         }
         damage.apply(copy);
@@ -179,9 +313,13 @@ class QuantizedCheckpointTest {
     }
 
     private static void editConfig(Path dir, Consumer<ObjectNode> edit) throws IOException {
+        editRoot(dir, root -> edit.accept((ObjectNode) root.get("quantization_config")));
+    }
+
+    private static void editRoot(Path dir, Consumer<ObjectNode> edit) throws IOException {
         Path config = dir.resolve(HfCheckpoint.CONFIG);
         ObjectNode root = (ObjectNode) JSON.readTree(config.toFile());
-        edit.accept((ObjectNode) root.get("quantization_config"));
+        edit.accept(root);
         Files.writeString(config, JSON.writeValueAsString(root));
     }
 
