@@ -55,7 +55,7 @@ public final class LlamaModel implements CausalLM {
 
     /**
      * Where a model's parameters come from, addressed by llama2.c tensor and layer (0 for tensors that
-     * are not per layer); each is checked to have the shape the config implies.
+     * are not per layer); an implementation checks each against the shape the config implies.
      */
     public interface Parameters {
         /** The token embedding or the untied classifier. */

@@ -173,21 +173,9 @@ class QuantizedCheckpointTest {
         private LoadedModel.Causal llama;
         private Path llamaSaved;
 
-        /**
-         * Every stories260K parameter rounded to F16 first (as the OPT above is stored in F16), so saving its
-         * norms and embedding as F16 loses nothing and the loaded model must compute the same logits.
-         */
         @BeforeEach
         void saveMixedPlan() throws IOException {
-            Path bin = TestData.require(LlamaModelTest.STORIES);
-            Path source = Files.createDirectories(tmp.resolve("llama-source"));
-            ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(bin)).order(ByteOrder.LITTLE_ENDIAN);
-            for (int at = 7 * Integer.BYTES; at < b.capacity(); at += Float.BYTES) {
-                b.putFloat(at, Float.float16ToFloat(Float.floatToFloat16(b.getFloat(at))));
-            }
-            Files.write(source.resolve("stories260K.bin"), b.array());
-            Files.copy(bin.resolveSibling("tok512.bin"), source.resolve("tok512.bin"));
-            llama = LlamaModel.load(source.resolve("stories260K.bin"));
+            llama = LlamaModel.load(roundedStories("llama-source", false));
             // stories260K's hidden_dim is 172 = 4 x 43: its w2 (down_proj) takes per-channel or group 4.
             Map<String, QuantSpec> units = new LinkedHashMap<>();
             units.put("layers.0", new QuantSpec.Int(4, 32, false));
@@ -199,6 +187,46 @@ class QuantizedCheckpointTest {
             ModelQuantizer.apply(llama.model(), units);
             llamaSaved = tmp.resolve("llama-saved");
             QuantizedCheckpoint.write(llama, new BitPlan(units, "test"), llamaSaved);
+        }
+
+        /**
+         * stories260K with every parameter rounded to F16 (as the OPT above is stored in F16), so saving its
+         * norms and embedding as F16 loses nothing and the loaded model must compute the same logits;
+         * {@code untied} appends a separate classifier (the embedding's rows in reverse order).
+         */
+        private Path roundedStories(String name, boolean untied) throws IOException {
+            Path bin = TestData.require(LlamaModelTest.STORIES);
+            Path source = Files.createDirectories(tmp.resolve(name));
+            byte[] original = Files.readAllBytes(bin);
+            int vocab = 512, dim = 64, header = 7 * Integer.BYTES, table = vocab * dim * Float.BYTES;
+            ByteBuffer b = ByteBuffer.allocate(original.length + (untied ? table : 0)).order(ByteOrder.LITTLE_ENDIAN);
+            b.put(original);
+            for (int at = header; at < original.length; at += Float.BYTES) {
+                b.putFloat(at, Float.float16ToFloat(Float.floatToFloat16(b.getFloat(at))));
+            }
+            if (untied) {
+                assertEquals(vocab, b.getInt(5 * Integer.BYTES), "stories260K's classifier is tied");
+                b.putInt(5 * Integer.BYTES, -vocab);
+                int rowBytes = dim * Float.BYTES;
+                for (int row = vocab - 1; row >= 0; row--) b.put(b.array(), header + row * rowBytes, rowBytes);
+            }
+            Files.write(source.resolve("stories260K.bin"), b.array());
+            Files.copy(bin.resolveSibling("tok512.bin"), source.resolve("tok512.bin"));
+            return source.resolve("stories260K.bin");
+        }
+
+        @Test
+        void untiedClassifierIsSavedAsLmHead() throws IOException {
+            LoadedModel.Causal untied = LlamaModel.load(roundedStories("untied-source", true));
+            ModelQuantizer.apply(untied.model(), Map.of("layers.1", new QuantSpec.Int(8, 0, true)));
+            Path dir = tmp.resolve("untied-saved");
+            QuantizedCheckpoint.write(untied, null, dir);
+            assertFalse(JSON.readTree(dir.resolve(HfCheckpoint.CONFIG).toFile()).get("tie_word_embeddings").asBoolean());
+            assertArrayEquals(new long[] {512, 64}, Safetensors.open(dir.resolve(HfCheckpoint.SINGLE)).tensor("lm_head.weight").shape());
+            int[] tokens = untied.tokenizer().encode(LlamaModelTest.TEXT, 512);
+            float[] expected = untied.model().logits(tokens);
+            assertArrayEquals(expected, ((LoadedModel.Causal) Models.load(dir.toString())).model().logits(tokens),
+                    1e-5f * maxAbs(expected));
         }
 
         @Test
