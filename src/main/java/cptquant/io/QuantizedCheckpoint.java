@@ -103,6 +103,10 @@ public final class QuantizedCheckpoint {
         try {
             Files.createDirectories(target.getParent());
             Path tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".tmp");
+            // createTempDirectory is owner-only; the renamed result should be readable like any output
+            if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
             try {
                 ObjectNode quant = writeWeights(model.model(), naming, tmp.resolve(HfCheckpoint.SINGLE));
                 ObjectNode config = naming.config();
