@@ -1,5 +1,6 @@
 package cptquant.cli;
 
+import cptquant.bench.DecodeBench;
 import cptquant.bench.KernelBench;
 import cptquant.bench.OrtEncoder;
 import cptquant.bench.Timing;
@@ -9,11 +10,13 @@ import cptquant.model.BertModel;
 import cptquant.model.CausalLM;
 import cptquant.model.DecodingSession;
 import cptquant.model.LlamaModel;
+import cptquant.model.OptModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -31,6 +34,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--reps", defaultValue = "7", description = "timed repetitions per figure, median reported (default ${DEFAULT-VALUE})")
     int reps;
 
+    @Option(names = "--formats", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "decode/prefill per storage format on stories260K and an OPT-125M-shaped model (default: on)")
+    boolean formats;
+
     @Override
     public Integer call() throws Exception {
         if (threads != null) Parallel.setThreads(threads);
@@ -42,10 +49,12 @@ final class BenchCommand implements Callable<Integer> {
         System.err.println("GEMM 2048x768x3072 ...");
         out.put("gemm_gflops", KernelBench.gemmGflops(2048, 768, 3072, reps));
         System.err.println("memory bandwidth ...");
-        out.put("memory_bandwidth_gbs", KernelBench.memoryBandwidthGBs());
+        double bandwidth = KernelBench.memoryBandwidthGBs();
+        out.put("memory_bandwidth_gbs", bandwidth);
         System.err.println("all-MiniLM-L6-v2 encoder, batch 32 x 128, ours vs ONNX Runtime ...");
         out.put("encoder", encoder());
         out.put("decode", decode());
+        if (formats) out.put("formats", formats(bandwidth));
 
         System.out.println(table(out));
         if (json != null) cptquant.io.JsonOut.write(json, out);
@@ -97,6 +106,28 @@ final class BenchCommand implements Callable<Integer> {
         return r;
     }
 
+    /** Decode and prefill per storage format: stories260K (when present) and a random OPT-125M-shaped model. */
+    private Map<String, Object> formats(double bandwidth) throws java.io.IOException {
+        Map<String, Object> r = new LinkedHashMap<>();
+        String rel = "models/stories260K/stories260K.bin";
+        if (DataPaths.has(rel)) {
+            System.err.println("stories260K per format ...");
+            r.put("stories260K", DecodeBench.measure(LlamaModel.load(DataPaths.resolve(rel)).model(), bandwidth, 256, 256, reps));
+        }
+        Path dir = java.nio.file.Files.createTempDirectory("cptquant-opt125m-shape");
+        try {
+            System.err.println("OPT-125M-shaped model (seeded random weights) per format ...");
+            DecodeBench.writeOpt125mShaped(dir);
+            r.put("opt125m_shape", DecodeBench.measure(OptModel.load(dir), bandwidth, 32, 256, Math.min(reps, 3)));
+        } finally {
+            try (var files = java.nio.file.Files.list(dir)) {
+                for (Path f : files.toList()) java.nio.file.Files.deleteIfExists(f);
+            }
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+        return r;
+    }
+
     private static int argmax(float[] v) {
         int best = 0;
         for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
@@ -115,6 +146,15 @@ final class BenchCommand implements Callable<Integer> {
         for (var e : m.entrySet()) {
             String key = prefix + e.getKey();
             if (e.getValue() instanceof Map<?, ?> sub) flatten(key + ".", (Map<String, Object>) sub, s);
+            else if (e.getValue() instanceof List<?> rows) {
+                s.append(String.format("%s%n  %-14s %10s %12s %12s %12s%n", key, "format", "weight MB", "decode tok/s",
+                        "prefill tok/s", "bound tok/s"));
+                for (Object o : rows) {
+                    DecodeBench.Figure f = (DecodeBench.Figure) o;
+                    s.append(String.format(java.util.Locale.ROOT, "  %-14s %10.1f %12.1f %12.1f %12.1f%n", f.format(),
+                            f.weightMB(), f.decodeTokensPerS(), f.prefillTokensPerS(), f.boundTokensPerS()));
+                }
+            }
             else if (e.getValue() instanceof Double d) s.append(String.format(java.util.Locale.ROOT, "%-36s %10.2f%n", key, d));
             else s.append(String.format("%-36s %10s%n", key, e.getValue()));
         }

@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 @Command(name = "cptquant", mixinStandardHelpOptions = true, version = "cptquant 0.1.0",
         description = "Mixed-precision post-training quantization of transformer language models.",
         subcommands = {CommandLine.HelpCommand.class, EvalCommand.class, SensitivityCommand.class, ReportCommand.class,
-                BenchCommand.class, ExportCommand.class})
+                BenchCommand.class, DemoCommand.class, GenerateCommand.class, ExportCommand.class,
+                QuantizeCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
@@ -26,6 +27,11 @@ public final class Main {
                 return 2;
             }
             throw ex;
+        });
+        cli.setParameterExceptionHandler((ex, a) -> {
+            ex.getCommandLine().getErr().println("cptquant: " + ex.getMessage() + " (see: "
+                    + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
+            return 2;
         });
         return cli.execute(args);
     }

@@ -57,7 +57,8 @@ final class SensitivityOptions {
     Profile measure(Method m, TransformerModel model, Task task, long seed) {
         Sensitivity.Options o = options(seed);
         if (m == Method.CMPQ) return Cmpq.measure(model, task.calibration(), o.granularity(), ccaDims, o.seed());
-        try (var bar = cptquant.progress.Progress.bar(m + " trials", 0)) {
+        int trials = Sensitivity.trials(m, Unit.of(model, o.granularity()).size(), o);
+        try (var bar = cptquant.progress.Progress.bar(m + " trials", trials)) {
             return Sensitivity.measure(m, model, task.calibration(), o, (done, total, unit) -> bar.update(done, 0));
         }
     }

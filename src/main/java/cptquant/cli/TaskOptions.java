@@ -13,7 +13,7 @@ final class TaskOptions {
     @Option(names = "--model", required = true, description = "minilm, a checkpoint directory, an .onnx or a llama2.c .bin file")
     String model;
 
-    @Option(names = "--task", required = true, description = "wikitext2 (perplexity) or imdb (accuracy)")
+    @Option(names = "--task", description = "wikitext2 (perplexity), imdb (accuracy) or embed (built-in sentences, encoders)")
     String task;
 
     @Option(names = "--calib-samples", defaultValue = "128", description = "calibration sequences (default ${DEFAULT-VALUE})")
@@ -40,9 +40,20 @@ final class TaskOptions {
 
     /** Loads the model and builds its task. */
     Loaded load() {
+        LoadedModel m = loadModel();
+        return new Loaded(m, task(m));
+    }
+
+    /** Applies --threads and loads the model. */
+    LoadedModel loadModel() {
         if (threads != null) Parallel.setThreads(threads);
-        LoadedModel m = Models.load(model);
-        return new Loaded(m, Tasks.create(m, task, settings()));
+        return Models.load(model);
+    }
+
+    /** The --task for {@code m}; an error when it was not given. */
+    Task task(LoadedModel m) {
+        if (task == null) throw new IllegalArgumentException("--task is required (wikitext2, imdb or embed)");
+        return Tasks.create(m, task, settings());
     }
 
     record Loaded(LoadedModel model, Task task) {}

@@ -178,11 +178,12 @@ public final class Imdb {
         for (var e : new TreeMap<>(encoder.otherParameters()).entrySet()) {
             md.update(e.getKey().getBytes(StandardCharsets.UTF_8));
             float[] v = e.getValue();
-            for (int from = 0; from < v.length; from += buf.capacity() / Float.BYTES) {
-                int n = Math.min(v.length - from, buf.capacity() / Float.BYTES);
+            // FP16-rounded, so that a saved quantized copy (which stores these at FP16) finds the same head
+            for (int from = 0; from < v.length; from += buf.capacity() / Short.BYTES) {
+                int n = Math.min(v.length - from, buf.capacity() / Short.BYTES);
                 buf.clear();
-                buf.asFloatBuffer().put(v, from, n);
-                buf.limit(n * Float.BYTES);
+                for (int i = 0; i < n; i++) buf.putShort(Float.floatToFloat16(v[from + i]));
+                buf.flip();
                 md.update(buf);
             }
         }

@@ -33,13 +33,7 @@ final class GgufBert {
             Rule.of("layers\\.(\\d+)\\.attention\\.output", "blk.$1.attn_output.weight"),
             Rule.of("layers\\.(\\d+)\\.intermediate", "blk.$1.ffn_up.weight"),
             Rule.of("layers\\.(\\d+)\\.output", "blk.$1.ffn_down.weight"),
-            Rule.of(LAYER + "attention\\.self\\.query\\.bias", "blk.$1.attn_q.bias"),
-            Rule.of(LAYER + "attention\\.self\\.key\\.bias", "blk.$1.attn_k.bias"),
-            Rule.of(LAYER + "attention\\.self\\.value\\.bias", "blk.$1.attn_v.bias"),
-            Rule.of(LAYER + "attention\\.output\\.dense\\.bias", "blk.$1.attn_output.bias"),
             Rule.of(LAYER + "attention\\.output\\.LayerNorm\\.(weight|bias)", "blk.$1.attn_output_norm.$2"),
-            Rule.of(LAYER + "intermediate\\.dense\\.bias", "blk.$1.ffn_up.bias"),
-            Rule.of(LAYER + "output\\.dense\\.bias", "blk.$1.ffn_down.bias"),
             Rule.of(LAYER + "output\\.LayerNorm\\.(weight|bias)", "blk.$1.layer_output_norm.$2")),
             List.of("pooler.", "classifier."));
 
@@ -55,7 +49,7 @@ final class GgufBert {
         m.put("bert.feed_forward_length", GgufValue.uint32(intermediate.out()));
         m.put("bert.block_count", GgufValue.uint32(model.blocks().size()));
         m.put("bert.attention.head_count", GgufValue.uint32(model.numHeads()));
-        m.put("bert.attention.layer_norm_epsilon", GgufValue.float32(model.layerNormEps()));
+        m.put("bert.attention.layer_norm_epsilon", GgufValue.float32(model.eps()));
         m.put("bert.attention.causal", GgufValue.bool(false));
         m.put("bert.pooling_type", GgufValue.uint32(POOLING_MEAN));
         float[] typeTable = model.otherParameters().get("embeddings.token_type_embeddings.weight");

@@ -93,7 +93,12 @@ public final class GgufModels {
         List<Source> out = new ArrayList<>();
         for (Block b : model.blocks()) {
             for (Linear l : b.linears()) {
-                out.add(new Source(l.name(), ggufName(naming, l.name()).to(), l.weight().toFloat(), new int[] {l.out(), l.in()}, false));
+                String to = ggufName(naming, l.name()).to();
+                out.add(new Source(l.name(), to, l.weight().toFloat(), new int[] {l.out(), l.in()}, false));
+                if (l.bias() != null) {
+                    // a linear's bias sits beside its weight in GGUF ("blk.0.attn_q.weight" / ".bias")
+                    out.add(new Source(l.name() + ".bias", to.replaceFirst("\\.weight$", ".bias"), l.bias(), new int[] {l.out()}, false));
+                }
             }
         }
         int hidden = model.hiddenSize();

@@ -18,7 +18,7 @@ import java.util.Set;
  * model.safetensors.index.json. Tensors are looked up by name with or without the "model." prefix,
  * because published checkpoints differ (facebook/opt-* store "decoder.…", re-saved ones "model.decoder.…").
  */
-public final class HfCheckpoint {
+public final class HfCheckpoint implements WeightSource {
     public static final String CONFIG = "config.json";
     public static final String SINGLE = "model.safetensors";
     public static final String INDEX = "model.safetensors.index.json";
@@ -94,7 +94,7 @@ public final class HfCheckpoint {
 
     public Path dir() { return dir; }
 
-    public HfConfig config() { return config; }
+    @Override public HfConfig config() { return config; }
 
     /** Every stored tensor name, as stored. */
     public Set<String> names() { return tensors.keySet(); }
@@ -109,6 +109,7 @@ public final class HfCheckpoint {
     public boolean has(String name) { return resolve(name) != null; }
 
     /** The named tensor; a {@link ModelFormatException} naming the weights file when absent. */
+    @Override
     public Safetensors.Tensor tensor(String name) {
         String stored = resolve(name);
         if (stored == null) {

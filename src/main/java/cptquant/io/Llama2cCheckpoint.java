@@ -29,13 +29,28 @@ public final class Llama2cCheckpoint {
         public int headDim() { return dim / nHeads; }
 
         public int kvDim() { return nKvHeads * headDim(); }
+
+        /** Why these sizes cannot describe a model, or null when they can. */
+        public String problem() {
+            if (dim <= 0 || hiddenDim <= 0 || nLayers <= 0 || nHeads <= 0 || nKvHeads <= 0 || vocabSize <= 0 || seqLen <= 0) {
+                return "non-positive size";
+            }
+            if (dim % nHeads != 0 || (dim / nHeads) % 2 != 0) return "dim " + dim + " is not a multiple of 2 * n_heads " + nHeads;
+            if (nHeads % nKvHeads != 0) return "n_heads " + nHeads + " is not a multiple of n_kv_heads " + nKvHeads;
+            if ((long) vocabSize * dim > Integer.MAX_VALUE || (long) hiddenDim * dim > Integer.MAX_VALUE
+                    || (long) seqLen * dim > Integer.MAX_VALUE) {
+                return "a tensor would exceed 2^31 elements";
+            }
+            return null;
+        }
     }
 
     /** The arrays of the file, in file order; per-layer tensors are stored layer after layer. */
     public enum Tensor {
         TOKEN_EMBEDDING, RMS_ATT, WQ, WK, WV, WO, RMS_FFN, W1, W2, W3, RMS_FINAL, FREQ_CIS_REAL, FREQ_CIS_IMAG, WCLS;
 
-        boolean perLayer() {
+        /** Whether the file stores one of these per layer. */
+        public boolean perLayer() {
             return switch (this) {
                 case RMS_ATT, WQ, WK, WV, WO, RMS_FFN, W1, W2, W3 -> true;
                 default -> false;
@@ -98,23 +113,14 @@ public final class Llama2cCheckpoint {
     private static Config readConfig(Path file, MemorySegment m) {
         int[] h = new int[7];
         for (int i = 0; i < 7; i++) h[i] = m.getAtIndex(I32_LE, i);
-        int dim = h[0], hidden = h[1], layers = h[2], heads = h[3], kvHeads = h[4], vocab = Math.abs(h[5]), seq = h[6];
-        String problem = null;
-        if (dim <= 0 || hidden <= 0 || layers <= 0 || heads <= 0 || kvHeads <= 0 || h[5] == 0 || h[5] == Integer.MIN_VALUE || seq <= 0) {
-            problem = "non-positive size";
-        } else if (dim % heads != 0 || (dim / heads) % 2 != 0) {
-            problem = "dim " + dim + " is not a multiple of 2 * n_heads " + heads;
-        } else if (heads % kvHeads != 0) {
-            problem = "n_heads " + heads + " is not a multiple of n_kv_heads " + kvHeads;
-        } else if ((long) vocab * dim > Integer.MAX_VALUE || (long) hidden * dim > Integer.MAX_VALUE
-                || (long) seq * dim > Integer.MAX_VALUE) {
-            problem = "a tensor would exceed 2^31 elements";
-        }
+        // |Integer.MIN_VALUE| is negative, so that vocabulary size is refused as non-positive too.
+        Config c = new Config(h[0], h[1], h[2], h[3], h[4], Math.abs(h[5]), h[5] > 0, h[6]);
+        String problem = c.problem();
         if (problem != null) {
             throw new ModelFormatException(file, "impossible llama2.c header [dim, hidden_dim, n_layers, n_heads, "
                     + "n_kv_heads, vocab_size, seq_len] = " + java.util.Arrays.toString(h) + ": " + problem);
         }
-        return new Config(dim, hidden, layers, heads, kvHeads, vocab, h[5] > 0, seq);
+        return c;
     }
 
     public Path file() { return file; }

@@ -90,6 +90,7 @@ public final class BertModel implements Encoder {
             for (String m : List.of("attention.self.query", "attention.self.key", "attention.self.value",
                     "attention.output.dense", "intermediate.dense", "output.dense")) {
                 blockWeights.add(p + m + ".weight");
+                blockWeights.add(p + m + ".bias");
             }
         }
         if (layers.isEmpty()) throw new IllegalArgumentException("no encoder.layer.0.* parameters");
@@ -137,8 +138,8 @@ public final class BertModel implements Encoder {
     /** Attention heads per layer. */
     public int numHeads() { return numHeads; }
 
-    /** Epsilon of every LayerNorm. */
-    public float layerNormEps() { return eps; }
+    /** LayerNorm epsilon. */
+    public float eps() { return eps; }
 
     @Override
     public Output encode(int[][] ids, BlockObserver observer) {

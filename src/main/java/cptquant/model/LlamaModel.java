@@ -9,13 +9,13 @@ import cptquant.kernel.Ops;
 import cptquant.kernel.Rotary;
 import cptquant.tensor.DenseWeight;
 import cptquant.tensor.Linear;
+import cptquant.tensor.Weight;
 import cptquant.tokenize.Llama2cTokenizer;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,10 +23,13 @@ import java.util.Map;
 /**
  * The Llama architecture as llama2.c defines it: pre-RMSNorm blocks of rotary grouped-query attention and
  * a SwiGLU feed-forward (w2(silu(w1 x) * w3 x)), a final RMSNorm and a classifier that is the token
- * embedding when tied. Block linears are named as in Meta's checkpoints ("layers.3.attention.wq").
+ * embedding when tied. Block linears are named as in Meta's checkpoints ("layers.3.attention.wq"). Built
+ * from a llama2.c checkpoint or from any {@link Parameters} (a saved quantized checkpoint).
  */
 public final class LlamaModel implements CausalLM {
-    private static final float RMS_EPS = 1e-5f;
+    /** llama2.c's RMSNorm epsilon and rotary base, fixed for the family (its header carries neither). */
+    public static final float RMS_EPS = 1e-5f;
+    public static final double ROPE_THETA = Rotary.DEFAULT_THETA;
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** One block's parameters; the linears are the ones quantization swaps weights in. */
@@ -50,36 +53,85 @@ public final class LlamaModel implements CausalLM {
     private final Rotary rotary;
     private final float scale;
 
-    private LlamaModel(Llama2cCheckpoint ck) {
-        this.config = ck.config();
-        this.embedding = ck.weight(Tensor.TOKEN_EMBEDDING, 0);
-        this.classifier = ck.present(Tensor.WCLS) ? ck.weight(Tensor.WCLS, 0) : embedding;
-        this.finalNorm = ck.floats(Tensor.RMS_FINAL, 0);
+    /**
+     * Where a model's parameters come from, addressed by llama2.c tensor and layer (0 for tensors that
+     * are not per layer); an implementation checks each against the shape the config implies.
+     */
+    public interface Parameters {
+        /** The token embedding or the untied classifier. */
+        DenseWeight matrix(Tensor t, int layer);
+
+        /** A block linear's weight, dense or packed. */
+        Weight linear(Tensor t, int layer);
+
+        /** An RMSNorm weight vector. */
+        float[] vector(Tensor t, int layer);
+    }
+
+    private LlamaModel(Config config, Parameters p) {
+        this.config = config;
+        this.embedding = p.matrix(Tensor.TOKEN_EMBEDDING, 0);
+        this.classifier = config.sharedClassifier() ? embedding : p.matrix(Tensor.WCLS, 0);
+        this.finalNorm = p.vector(Tensor.RMS_FINAL, 0);
         List<Layer> ls = new ArrayList<>();
         List<Block> bs = new ArrayList<>();
         for (int i = 0; i < config.nLayers(); i++) {
-            Layer layer = new Layer(ck.floats(Tensor.RMS_ATT, i),
-                    linear(ck, Tensor.WQ, i, "attention.wq"), linear(ck, Tensor.WK, i, "attention.wk"),
-                    linear(ck, Tensor.WV, i, "attention.wv"), linear(ck, Tensor.WO, i, "attention.wo"),
-                    ck.floats(Tensor.RMS_FFN, i),
-                    linear(ck, Tensor.W1, i, "feed_forward.w1"), linear(ck, Tensor.W2, i, "feed_forward.w2"),
-                    linear(ck, Tensor.W3, i, "feed_forward.w3"));
+            Layer layer = new Layer(p.vector(Tensor.RMS_ATT, i),
+                    linear(p, Tensor.WQ, i), linear(p, Tensor.WK, i), linear(p, Tensor.WV, i), linear(p, Tensor.WO, i),
+                    p.vector(Tensor.RMS_FFN, i),
+                    linear(p, Tensor.W1, i), linear(p, Tensor.W2, i), linear(p, Tensor.W3, i));
             ls.add(layer);
             bs.add(new Block(i, "layers." + i, layer.linears()));
         }
         this.layers = List.copyOf(ls);
         this.blocks = List.copyOf(bs);
-        this.rotary = new Rotary(config.headDim(), config.seqLen(), Rotary.DEFAULT_THETA);
+        this.rotary = new Rotary(config.headDim(), config.seqLen(), ROPE_THETA);
         this.scale = (float) (1.0 / Math.sqrt(config.headDim()));
     }
 
-    private static Linear linear(Llama2cCheckpoint ck, Tensor t, int layer, String name) {
-        return new Linear("layers." + layer + "." + name, ck.weight(t, layer), null);
+    private static Linear linear(Parameters p, Tensor t, int layer) {
+        return new Linear(name(t, layer), p.linear(t, layer), null);
+    }
+
+    /**
+     * The name this model gives tensor {@code t} of {@code layer} in {@link #blocks()} and
+     * {@link #otherParameters()}: Meta's ("layers.3.attention.wq", "tok_embeddings", "output").
+     */
+    public static String name(Tensor t, int layer) {
+        String l = "layers." + layer + ".";
+        return switch (t) {
+            case TOKEN_EMBEDDING -> "tok_embeddings";
+            case RMS_ATT -> l + "attention_norm";
+            case WQ -> l + "attention.wq";
+            case WK -> l + "attention.wk";
+            case WV -> l + "attention.wv";
+            case WO -> l + "attention.wo";
+            case RMS_FFN -> l + "ffn_norm";
+            case W1 -> l + "feed_forward.w1";
+            case W2 -> l + "feed_forward.w2";
+            case W3 -> l + "feed_forward.w3";
+            case RMS_FINAL -> "norm";
+            case WCLS -> "output";
+            case FREQ_CIS_REAL, FREQ_CIS_IMAG -> throw new IllegalArgumentException(t + " is not a model parameter");
+        };
     }
 
     /** The model over an opened checkpoint (weights stay memory-mapped). */
     public static LlamaModel of(Llama2cCheckpoint checkpoint) {
-        return new LlamaModel(checkpoint);
+        return of(checkpoint.config(), new Parameters() {
+            @Override public DenseWeight matrix(Tensor t, int layer) { return checkpoint.weight(t, layer); }
+
+            @Override public Weight linear(Tensor t, int layer) { return checkpoint.weight(t, layer); }
+
+            @Override public float[] vector(Tensor t, int layer) { return checkpoint.floats(t, layer); }
+        });
+    }
+
+    /** The model described by {@code config} over {@code parameters} (e.g. a saved quantized checkpoint). */
+    public static LlamaModel of(Config config, Parameters parameters) {
+        String problem = config.problem();
+        if (problem != null) throw new IllegalArgumentException("impossible Llama config " + config + ": " + problem);
+        return new LlamaModel(config, parameters);
     }
 
     /**
@@ -112,13 +164,13 @@ public final class LlamaModel implements CausalLM {
     @Override
     public Map<String, float[]> otherParameters() {
         Map<String, float[]> m = new LinkedHashMap<>();
-        m.put("tok_embeddings", embedding.toFloat());
+        m.put(name(Tensor.TOKEN_EMBEDDING, 0), embedding.toFloat());
         for (int i = 0; i < layers.size(); i++) {
-            m.put("layers." + i + ".attention_norm", layers.get(i).attentionNorm().clone());
-            m.put("layers." + i + ".ffn_norm", layers.get(i).ffnNorm().clone());
+            m.put(name(Tensor.RMS_ATT, i), layers.get(i).attentionNorm().clone());
+            m.put(name(Tensor.RMS_FFN, i), layers.get(i).ffnNorm().clone());
         }
-        m.put("norm", finalNorm.clone());
-        if (classifier != embedding) m.put("output", classifier.toFloat());
+        m.put(name(Tensor.RMS_FINAL, 0), finalNorm.clone());
+        if (classifier != embedding) m.put(name(Tensor.WCLS, 0), classifier.toFloat());
         return m;
     }
 
@@ -147,7 +199,8 @@ public final class LlamaModel implements CausalLM {
     private float[] embed(int[] tokens) {
         int dim = config.dim();
         float[] x = new float[tokens.length * dim];
-        MemorySegment table = embedding.data();
+        // F32 rows as stored, or converted once when the embedding is saved in 16 bits.
+        MemorySegment table = embedding.asF32();
         for (int t = 0; t < tokens.length; t++) {
             int id = tokens[t];
             if (id < 0 || id >= vocabSize()) throw new IllegalArgumentException("token id " + id + " outside vocabulary " + vocabSize());
@@ -203,7 +256,7 @@ public final class LlamaModel implements CausalLM {
             cached = (layer, q, k, v, rows, pos, out) -> {
                 System.arraycopy(k, 0, keys[layer], pos * kvDim, kvDim);
                 System.arraycopy(v, 0, values[layer], pos * kvDim, kvDim);
-                attendCached(q, keys[layer], values[layer], pos, config.nHeads(), config.nKvHeads(),
+                Attention.decodeStep(q, keys[layer], values[layer], pos, config.nHeads(), config.nKvHeads(),
                         config.headDim(), scale, out);
             };
         }
@@ -221,30 +274,5 @@ public final class LlamaModel implements CausalLM {
 
         @Override
         public int position() { return position; }
-    }
-
-    /**
-     * One query position {@code pos} attending to cached positions 0..pos (inclusive): q and out are
-     * nHeads*headDim; the caches are [position][nKvHeads*headDim]. Same contract as the kernels'
-     * Attention.decodeStep, which is meant to replace it.
-     */
-    private static void attendCached(float[] q, float[] kCache, float[] vCache, int pos, int nHeads, int nKvHeads,
-                                     int headDim, float scale, float[] out) {
-        int group = nHeads / nKvHeads, kvDim = nKvHeads * headDim;
-        float[] scores = new float[pos + 1];
-        for (int h = 0; h < nHeads; h++) {
-            int qo = h * headDim, kvo = (h / group) * headDim;
-            for (int t = 0; t <= pos; t++) {
-                float s = 0;
-                for (int d = 0; d < headDim; d++) s += q[qo + d] * kCache[t * kvDim + kvo + d];
-                scores[t] = s * scale;
-            }
-            Ops.softmax(scores, 0, pos + 1);
-            Arrays.fill(out, qo, qo + headDim, 0f);
-            for (int t = 0; t <= pos; t++) {
-                float p = scores[t];
-                for (int d = 0; d < headDim; d++) out[qo + d] += p * vCache[t * kvDim + kvo + d];
-            }
-        }
     }
 }

@@ -3,6 +3,7 @@ package cptquant.model;
 import cptquant.io.HfCheckpoint;
 import cptquant.io.HfConfig;
 import cptquant.io.ModelFormatException;
+import cptquant.io.QuantizedCheckpoint;
 import cptquant.tokenize.HfTokenizer;
 
 import java.nio.file.Files;
@@ -35,10 +36,11 @@ public final class Models {
     private static LoadedModel hfDirectory(Path dir) {
         Path configFile = dir.resolve(HfCheckpoint.CONFIG);
         if (!Files.exists(configFile)) throw new ModelFormatException(dir, "directory has no config.json");
+        if (QuantizedCheckpoint.isQuantized(dir)) return QuantizedCheckpoint.load(dir);
         String type = HfConfig.read(configFile).getString("model_type");
         return switch (type) {
-            case "opt" -> new LoadedModel.Causal(dir.toString(), OptModel.load(dir), HfTokenizer.load(tokenizerJson(dir)));
-            case "bert" -> new LoadedModel.Encoding(dir.toString(), bert(dir), HfTokenizer.load(tokenizerJson(dir)));
+            case "opt" -> new LoadedModel.Causal(dir.toString(), OptModel.load(dir), HfTokenizer.loadDirectory(dir));
+            case "bert" -> new LoadedModel.Encoding(dir.toString(), bert(dir), HfTokenizer.loadDirectory(dir));
             default -> throw new ModelFormatException(configFile, "unsupported model_type \"" + type + "\" (supported: opt, bert)");
         };
     }
@@ -53,15 +55,6 @@ public final class Models {
         }
         HfConfig c = ck.config();
         return new BertModel(params, c.getInt("num_attention_heads"), (float) c.getDouble("layer_norm_eps", 1e-12));
-    }
-
-    private static Path tokenizerJson(Path dir) {
-        Path t = dir.resolve("tokenizer.json");
-        if (!Files.exists(t)) {
-            throw new ModelFormatException(dir, "no tokenizer.json (save it with AutoTokenizer.from_pretrained(...)"
-                    + ".save_pretrained(dir), which writes tokenizer.json for fast tokenizers)");
-        }
-        return t;
     }
 
     private static Path beside(Path file, String name) {

@@ -3,6 +3,7 @@ package cptquant.model;
 import cptquant.io.HfCheckpoint;
 import cptquant.io.HfConfig;
 import cptquant.io.ModelFormatException;
+import cptquant.io.WeightSource;
 import cptquant.kernel.Attention;
 import cptquant.kernel.Ops;
 import cptquant.tensor.DenseWeight;
@@ -91,6 +92,12 @@ public final class OptModel implements CausalLM {
         }
     }
 
+    /** How a layer attends: the full causal sequence, or one new position against a cache. */
+    @FunctionalInterface
+    private interface Attend {
+        void apply(int layer, float[] q, float[] k, float[] v, int rows, int startPos, float[] out);
+    }
+
     private record Layer(Linear q, Linear k, Linear v, Linear o, Linear fc1, Linear fc2,
                          Norm attnNorm, Norm ffnNorm) {}
 
@@ -124,13 +131,16 @@ public final class OptModel implements CausalLM {
 
     /** Loads a Hugging Face OPT checkpoint directory (config.json + safetensors), memory-mapping its weights. */
     public static OptModel load(Path dir) {
-        HfCheckpoint ck = HfCheckpoint.open(dir);
-        Config c = Config.from(ck.config());
-        return new Loader(ck, c).model();
+        return load(HfCheckpoint.open(dir));
+    }
+
+    /** Loads OPT from named tensors with Hugging Face names (block linears may be packed). */
+    public static OptModel load(WeightSource source) {
+        return new Loader(source, Config.from(source.config())).model();
     }
 
     /** Reads and shape-checks each tensor against the config. */
-    private record Loader(HfCheckpoint ck, Config c) {
+    private record Loader(WeightSource ck, Config c) {
         private static final String DECODER = "model.decoder.";
 
         OptModel model() {
@@ -163,7 +173,7 @@ public final class OptModel implements CausalLM {
         /** A block linear named as quantization addresses it, e.g. "layers.3.fc1". */
         private Linear linear(String name, int out, int in) {
             float[] bias = c.enableBias() ? vector(DECODER + name + ".bias", out) : null;
-            return new Linear(name, weight(DECODER + name + ".weight", out, in), bias);
+            return new Linear(name, ck.linearWeight(DECODER + name, out, in), bias);
         }
 
         private Norm norm(String name) {
@@ -221,19 +231,37 @@ public final class OptModel implements CausalLM {
         if (n == 0 || n > config.maxPositions()) {
             throw new IllegalArgumentException("OPT sequence length must be 1.." + config.maxPositions() + ", got " + n);
         }
+        Attend causal = (layer, q, k, v, rows, start, out) ->
+                Attention.multiHead(q, k, v, 1, rows, config.heads(), config.heads(), config.headDim(), true, null, 1f, out);
+        float[] x = input(tokens, 0);
+        for (int i = 0; i < layers.size(); i++) {
+            float[] in = x.clone();
+            layer(i, x, n, 0, causal);
+            observer.onBlock(i, in, x, n, h, null);
+        }
+        return output(x, n);
+    }
+
+    @Override
+    public DecodingSession startSession() {
+        return new Session();
+    }
+
+    /** The residual stream entering the first block: embeddings, project_in, positions from startPos. */
+    private float[] input(int[] tokens, int startPos) {
+        int n = tokens.length, h = config.hiddenSize();
         float[] x = embed(tokens);
         if (projectIn != null) x = projectIn.forward(x, n);
         MemorySegment pos = embedPositions.asF32();
         for (int t = 0; t < n; t++) {
-            for (int j = 0; j < h; j++) {
-                x[t * h + j] += pos.getAtIndex(F32_LE, (long) (t + POSITION_OFFSET) * h + j);
-            }
+            long row = (long) (startPos + t + POSITION_OFFSET) * h;
+            for (int j = 0; j < h; j++) x[t * h + j] += pos.getAtIndex(F32_LE, row + j);
         }
-        for (int i = 0; i < layers.size(); i++) {
-            float[] in = x.clone();
-            layer(layers.get(i), x, n);
-            observer.onBlock(i, in, x, n, h, null);
-        }
+        return x;
+    }
+
+    /** Final LayerNorm, project_out and the LM head over n rows of the residual stream. */
+    private float[] output(float[] x, int n) {
         if (finalNorm != null) finalNorm.apply(x, x, n);
         if (projectOut != null) x = projectOut.forward(x, n);
         float[] logits = new float[Math.multiplyExact(n, config.vocabSize())];
@@ -256,8 +284,9 @@ public final class OptModel implements CausalLM {
         return x;
     }
 
-    /** One decoder layer applied to the residual stream x (n x hidden) in place. */
-    private void layer(Layer l, float[] x, int n) {
+    /** Decoder layer {@code index} applied in place to the residual stream x (n x hidden) of positions startPos.. */
+    private void layer(int index, float[] x, int n, int startPos, Attend attend) {
+        Layer l = layers.get(index);
         int h = config.hiddenSize(), size = n * h;
         boolean pre = config.layerNormBefore();
         float[] a = x;
@@ -271,7 +300,7 @@ public final class OptModel implements CausalLM {
         float[] k = l.k().forward(a, n);
         float[] v = l.v().forward(a, n);
         float[] ctx = new float[size];
-        Attention.multiHead(q, k, v, 1, n, config.heads(), config.heads(), config.headDim(), true, null, 1f, ctx);
+        attend.apply(index, q, k, v, n, startPos, ctx);
         Ops.addInPlace(x, l.o().forward(ctx, n), size);
         if (!pre) l.attnNorm().apply(x, x, n);
 
@@ -284,5 +313,42 @@ public final class OptModel implements CausalLM {
         config.activation().apply(up, up.length);
         Ops.addInPlace(x, l.fc2().forward(up, n), size);
         if (!pre) l.ffnNorm().apply(x, x, n);
+    }
+
+    /** Decoding with every layer's keys and values cached, laid out [position][hidden]. */
+    private final class Session implements DecodingSession {
+        private final float[][] keys = new float[layers.size()][];
+        private final float[][] values = new float[layers.size()][];
+        private final Attend cached;
+        private int position;
+
+        Session() {
+            int h = config.hiddenSize();
+            for (int i = 0; i < layers.size(); i++) {
+                keys[i] = new float[config.maxPositions() * h];
+                values[i] = new float[config.maxPositions() * h];
+            }
+            // The query is already scaled (as in Hugging Face), so the scores are not scaled again.
+            cached = (layer, q, k, v, rows, pos, out) -> {
+                System.arraycopy(k, 0, keys[layer], pos * h, h);
+                System.arraycopy(v, 0, values[layer], pos * h, h);
+                Attention.decodeStep(q, keys[layer], values[layer], pos, config.heads(), config.heads(),
+                        config.headDim(), 1f, out);
+            };
+        }
+
+        @Override
+        public float[] next(int token) {
+            if (position >= config.maxPositions()) {
+                throw new IllegalStateException("the session is full: " + config.maxPositions() + " positions");
+            }
+            float[] x = input(new int[] {token}, position);
+            for (int i = 0; i < layers.size(); i++) layer(i, x, 1, position, cached);
+            position++;
+            return output(x, 1);
+        }
+
+        @Override
+        public int position() { return position; }
     }
 }

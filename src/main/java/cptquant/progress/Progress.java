@@ -14,7 +14,7 @@ public interface Progress extends AutoCloseable {
      * Called after each finished unit of work.
      *
      * @param done            units finished so far (windows, batches)
-     * @param tokensPerSecond throughput so far, in tokens per second of wall time
+     * @param tokensPerSecond throughput so far, in tokens per second of wall time (0: not a token count)
      */
     void update(long done, double tokensPerSecond);
 
@@ -40,7 +40,7 @@ public interface Progress extends AutoCloseable {
                             .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).build();
                 }
                 bar.stepTo(done);
-                bar.setExtraMessage(String.format("%,.0f tok/s", tokensPerSecond));
+                if (tokensPerSecond > 0) bar.setExtraMessage(String.format("%,.0f tok/s", tokensPerSecond));
             }
 
             @Override

@@ -51,13 +51,7 @@ public final class Sensitivity {
         long t0 = System.nanoTime();
         List<Unit> units = Unit.of(model, o.granularity());
         Objective.Result base = objective.evaluate();
-        int trialsPerUnit = switch (method) {
-            case PMPQ -> o.sparsities().length;
-            case TDMPQ -> 1;
-            case DIRECT -> 2;
-            case CMPQ -> throw new IllegalArgumentException("CMPQ is measured by Cmpq, not by trials");
-        };
-        int total = units.size() * trialsPerUnit, done = 0;
+        int total = trials(method, units.size(), o), done = 0;
         double[] sens = new double[units.size()];
         Map<String, double[]> raw = new LinkedHashMap<>();
         for (int u = 0; u < units.size(); u++) {
@@ -101,6 +95,16 @@ public final class Sensitivity {
         }
         return new Profile(method, o.granularity(), units.stream().map(Unit::name).toList(), sens, raw,
                 base.meanLoss(), base.metric(), (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Number of objective evaluations {@code method} makes over {@code units} units (after the baseline). */
+    public static int trials(Method method, int units, Options o) {
+        return units * switch (method) {
+            case PMPQ -> o.sparsities().length;
+            case TDMPQ -> 1;
+            case DIRECT -> 2;
+            case CMPQ -> throw new IllegalArgumentException("CMPQ is measured by Cmpq, not by trials");
+        };
     }
 
     /** Evaluates the objective with the unit's linears temporarily holding {@code weights}. */

@@ -24,6 +24,8 @@ import java.util.stream.IntStream;
  */
 public final class ClassificationTask implements Task {
     private static final int BATCH = 16;
+    /** Test reviews scored without --limit, as in {@code eval} (--limit 25000 is the whole split). */
+    static final int DEFAULT_EVAL_REVIEWS = 2000;
 
     private final Encoder encoder;
     private final Tokenizer tokenizer;
@@ -47,7 +49,7 @@ public final class ClassificationTask implements Task {
             }
         }
         List<ImdbReviews.Review> all = ImdbReviews.test();
-        test = s.evalLimit() == 0 ? all : ImdbReviews.balancedSubset(all, s.evalLimit(), s.seed());
+        test = ImdbReviews.balancedSubset(all, s.evalLimit() == 0 ? DEFAULT_EVAL_REVIEWS : s.evalLimit(), s.seed());
         List<ImdbReviews.Review> calib = ImdbReviews.balancedSubset(ImdbReviews.train(), s.calibSamples(), s.seed() + 1);
         int maxTokens = Math.min(s.calibSeqlen(), encoder.maxPositions());
         calibIds = calib.stream().map(r -> tokenizer.encode(r.text(), maxTokens)).toArray(int[][]::new);

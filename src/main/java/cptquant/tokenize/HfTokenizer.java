@@ -1,5 +1,6 @@
 package cptquant.tokenize;
 
+import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -36,12 +37,14 @@ public final class HfTokenizer implements Tokenizer {
     private static final Map<String, String> OPTIONS = Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "true");
 
     private final HuggingFaceTokenizer tokenizer;
+    private final byte[] json;
     /** Token text by id (model vocabulary and added tokens); null for an id the file leaves unnamed. */
     private final String[] tokens;
     /** Ids of added tokens marked special ([CLS], [SEP], ...). */
     private final BitSet special = new BitSet();
 
     private HfTokenizer(byte[] json, Path source) {
+        this.json = json;
         try {
             this.tokens = readTokens(new ObjectMapper().readTree(json), source);
         } catch (IOException e) {
@@ -63,6 +66,18 @@ public final class HfTokenizer implements Tokenizer {
         }
     }
 
+    /**
+     * The tokenizer of a Hugging Face model directory: its tokenizer.json, or else the GPT-2 style
+     * vocab.json + merges.txt pair that OPT checkpoints ship (see {@link Gpt2BpeFiles}).
+     */
+    public static HfTokenizer loadDirectory(Path dir) {
+        Path json = dir.resolve("tokenizer.json");
+        if (Files.isRegularFile(json)) return load(json);
+        if (Gpt2BpeFiles.present(dir)) return new HfTokenizer(Gpt2BpeFiles.tokenizerJson(dir), dir.resolve(Gpt2BpeFiles.VOCAB));
+        throw new ModelFormatException(dir, "no tokenizer.json, nor " + Gpt2BpeFiles.VOCAB + " + " + Gpt2BpeFiles.MERGES
+                + " (save one with AutoTokenizer.from_pretrained(...).save_pretrained(dir))");
+    }
+
     /** The embedded all-MiniLM-L6-v2 tokenizer (BERT uncased WordPiece, 30522 tokens). */
     public static HfTokenizer minilm() {
         Path label = Path.of("classpath:" + MINILM_RESOURCE);
@@ -74,14 +89,20 @@ public final class HfTokenizer implements Tokenizer {
         }
     }
 
+    /** The tokenizer.json bytes this was built from (a copy), so a saved model can carry its tokenizer. */
+    public byte[] json() { return json.clone(); }
+
     @Override
     public int[] encode(String text, int maxTokens) {
         if (maxTokens < 2) throw new IllegalArgumentException("maxTokens must leave room for the special tokens, got " + maxTokens);
-        int[] ids = toInts(tokenizer.encode(text, true, false).getIds());
+        Encoding e = tokenizer.encode(text, true, false);
+        int[] ids = toInts(e.getIds());
         if (ids.length <= maxTokens) return ids;
-        // Keep the closing special token ([SEP]) as the tokenizer's own right truncation would.
         int[] cut = Arrays.copyOf(ids, maxTokens);
-        cut[maxTokens - 1] = ids[ids.length - 1];
+        // Keep a closing special token (BERT's [SEP]) as the tokenizer's own right truncation would;
+        // OPT only prepends its BOS, so its text is simply cut.
+        long[] special = e.getSpecialTokenMask();
+        if (special[ids.length - 1] == 1) cut[maxTokens - 1] = ids[ids.length - 1];
         return cut;
     }
 

@@ -34,8 +34,11 @@ public final class Llama2cTokenizer implements Tokenizer {
     private final float[] scores;
     private final Map<String, Integer> ids;
     private final int[] byteTokens = new int[256];
+    /** The file this was read from, so a saved checkpoint can carry it unchanged. */
+    private final byte[] file;
 
-    private Llama2cTokenizer(String[] pieces, float[] scores) {
+    private Llama2cTokenizer(String[] pieces, float[] scores, byte[] file) {
+        this.file = file;
         this.pieces = pieces;
         this.scores = scores;
         this.ids = new HashMap<>(pieces.length * 2);
@@ -49,12 +52,13 @@ public final class Llama2cTokenizer implements Tokenizer {
 
     /** Reads a llama2.c tokenizer file; the vocabulary is every entry up to the end of the file. */
     public static Llama2cTokenizer read(Path file) {
-        ByteBuffer buf;
+        byte[] bytes;
         try {
-            buf = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+            bytes = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new ModelFormatException(file, "cannot read: " + e.getMessage(), e);
         }
+        ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         List<String> pieces = new ArrayList<>();
         List<Float> scores = new ArrayList<>();
         try {
@@ -78,7 +82,7 @@ public final class Llama2cTokenizer implements Tokenizer {
         if (pieces.size() <= EOS) throw new ModelFormatException(file, "only " + pieces.size() + " tokens");
         float[] s = new float[scores.size()];
         for (int i = 0; i < s.length; i++) s[i] = scores.get(i);
-        return new Llama2cTokenizer(pieces.toArray(String[]::new), s);
+        return new Llama2cTokenizer(pieces.toArray(String[]::new), s, bytes);
     }
 
     /** The tokenizer stored beside a checkpoint: tokenizer.bin or tok512.bin in the same folder. */
@@ -93,6 +97,9 @@ public final class Llama2cTokenizer implements Tokenizer {
 
     @Override
     public int vocabSize() { return pieces.length; }
+
+    /** The bytes of the tokenizer file this was read from (a copy). */
+    public byte[] fileBytes() { return file.clone(); }
 
     /** Token {@code id}'s text decoded as UTF-8 (byte-fallback tokens read literally, e.g. "<0x0A>"). */
     public String piece(int id) {

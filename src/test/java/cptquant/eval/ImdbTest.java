@@ -178,5 +178,9 @@ class ImdbTest {
     void fingerprintFollowsWeights() {
         assertEquals(Imdb.fingerprint(new BagOfWords(false, 1f)), Imdb.fingerprint(new BagOfWords(true, 1f)));
         assertNotEquals(Imdb.fingerprint(new BagOfWords(false, 1f)), Imdb.fingerprint(new BagOfWords(false, 3f)));
+        // A saved quantized copy keeps non-block parameters at FP16: it must find the FP32 model's head.
+        float x = 1.2345678f, x16 = Float.float16ToFloat(Float.floatToFloat16(x));
+        assertNotEquals(x, x16);
+        assertEquals(Imdb.fingerprint(new BagOfWords(false, x)), Imdb.fingerprint(new BagOfWords(false, x16)));
     }
 }

@@ -34,6 +34,18 @@ class SensitivityTest {
     }
 
     @Test
+    void cmpqRanksBlocksThatChangeTheirInputMoreAsMoreSensitive() {
+        // A block h + s*tanh(Wh) is an invertible linear map plus a nonlinear part growing with s; CCA sees
+        // through the linear part, so the input-output correlation falls as s grows.
+        ToyModel model = new ToyModel(16, SCALES, 11);
+        Profile p = Cmpq.measure(model, model.objective(2000, 12), Unit.Granularity.BLOCK, 64, 7);
+        assertArrayEquals(EXPECTED_ORDER, ascendingOrder(p.sensitivity()), java.util.Arrays.toString(p.sensitivity()));
+        for (double rho : p.raw().get("rho_mean")) assertTrue(rho > 0 && rho < 1, "rho " + rho);
+        Profile modules = Cmpq.measure(model, model.objective(2000, 12), Unit.Granularity.MODULE, 64, 7);
+        assertArrayEquals(p.sensitivity(), modules.sensitivity(), 1e-12);
+    }
+
+    @Test
     void trialsRestoreEveryWeight() {
         ToyModel model = new ToyModel(32, SCALES, 3);
         List<float[]> before = new ArrayList<>();

@@ -15,12 +15,12 @@ import java.util.Random;
  * right sensitivity ranking is known by construction; plus a regression objective against targets that
  * the unchanged model produces (with a little noise, so the baseline loss is not zero).
  */
-final class ToyModel implements TransformerModel {
+public final class ToyModel implements TransformerModel {
     final int dim;
     final double[] scales;
     final List<Block> blocks = new ArrayList<>();
 
-    ToyModel(int dim, double[] scales, long seed) {
+    public ToyModel(int dim, double[] scales, long seed) {
         this.dim = dim;
         this.scales = scales;
         Random r = new Random(seed);
@@ -51,7 +51,7 @@ final class ToyModel implements TransformerModel {
     }
 
     /** Regression objective on {@code n} seeded random inputs. */
-    Objective objective(int n, long seed) {
+    public Objective objective(int n, long seed) {
         Random r = new Random(seed);
         float[] x = new float[n * dim];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
