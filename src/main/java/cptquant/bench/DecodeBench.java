@@ -20,7 +20,7 @@ import java.util.SplittableRandom;
 
 /**
  * Decode and prefill speed of a decoder with its block linears stored as FP32, FP16, uniform W8, uniform
- * W4 (group 128) and one mixed plan (first third FP16, middle third W8, last third W4), next to the
+ * W4 (group 128, per channel where 128 does not divide a row) and one mixed plan (first third FP16, middle third W8, last third W4), next to the
  * bandwidth bound: weight bytes read per decoded token divided by the machine's measured bandwidth. The LM
  * head (tied embedding) stays FP32 in every configuration and is counted in the bytes per token.
  */
@@ -60,17 +60,24 @@ public final class DecodeBench {
         int n = model.blocks().size();
         for (Block b : model.blocks()) {
             int third = 3 * b.index() / n;
-            mixed.put(b.name(), third == 0 ? QuantSpec.of(16, 0) : third == 1 ? QuantSpec.of(8, 0) : QuantSpec.of(4, 128));
+            for (var l : b.linears()) {
+                mixed.put(l.name(), third == 0 ? QuantSpec.of(16, 0) : third == 1 ? QuantSpec.of(8, 0) : int4(l.in()));
+            }
         }
         c.put("mixed 16/8/4", mixed);
         return c;
     }
 
+    /** Every block linear at {@code spec}; 4-bit groups of 128 fall back to per channel where 128 does not divide. */
     private static Map<String, QuantSpec> uniform(CausalLM model, QuantSpec spec) {
         Map<String, QuantSpec> m = new LinkedHashMap<>();
-        for (Block b : model.blocks()) m.put(b.name(), spec);
+        for (Block b : model.blocks()) {
+            for (var l : b.linears()) m.put(l.name(), spec.bits() == 4 ? int4(l.in()) : spec);
+        }
         return m;
     }
+
+    private static QuantSpec int4(int in) { return QuantSpec.of(4, in % 128 == 0 ? 128 : 0); }
 
     /** Block linears as stored plus the FP32 LM head (vocab x hidden). */
     static double weightBytesPerToken(CausalLM model) {
