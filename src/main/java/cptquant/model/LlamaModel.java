@@ -240,25 +240,15 @@ public final class LlamaModel implements CausalLM {
         return logits;
     }
 
-    /** Decoding with a key/value cache of every layer, laid out [position][nKvHeads * headDim]. */
+    /** Decoding with a key/value cache of every layer. */
     private final class Session implements DecodingSession {
-        private final float[][] keys = new float[layers.size()][];
-        private final float[][] values = new float[layers.size()][];
         private final Attend cached;
         private int position;
 
         Session() {
-            int kvDim = config.kvDim();
-            for (int i = 0; i < layers.size(); i++) {
-                keys[i] = new float[config.seqLen() * kvDim];
-                values[i] = new float[config.seqLen() * kvDim];
-            }
-            cached = (layer, q, k, v, rows, pos, out) -> {
-                System.arraycopy(k, 0, keys[layer], pos * kvDim, kvDim);
-                System.arraycopy(v, 0, values[layer], pos * kvDim, kvDim);
-                Attention.decodeStep(q, keys[layer], values[layer], pos, config.nHeads(), config.nKvHeads(),
-                        config.headDim(), scale, out);
-            };
+            KvCache cache = new KvCache(layers.size(), config.seqLen(), config.nHeads(), config.nKvHeads(),
+                    config.headDim(), scale);
+            cached = (layer, q, k, v, rows, pos, out) -> cache.attend(layer, q, k, v, pos, out);
         }
 
         @Override

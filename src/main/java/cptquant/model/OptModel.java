@@ -315,26 +315,16 @@ public final class OptModel implements CausalLM {
         if (!pre) l.ffnNorm().apply(x, x, n);
     }
 
-    /** Decoding with every layer's keys and values cached, laid out [position][hidden]. */
+    /** Decoding with every layer's keys and values cached. */
     private final class Session implements DecodingSession {
-        private final float[][] keys = new float[layers.size()][];
-        private final float[][] values = new float[layers.size()][];
         private final Attend cached;
         private int position;
 
         Session() {
-            int h = config.hiddenSize();
-            for (int i = 0; i < layers.size(); i++) {
-                keys[i] = new float[config.maxPositions() * h];
-                values[i] = new float[config.maxPositions() * h];
-            }
             // The query is already scaled (as in Hugging Face), so the scores are not scaled again.
-            cached = (layer, q, k, v, rows, pos, out) -> {
-                System.arraycopy(k, 0, keys[layer], pos * h, h);
-                System.arraycopy(v, 0, values[layer], pos * h, h);
-                Attention.decodeStep(q, keys[layer], values[layer], pos, config.heads(), config.heads(),
-                        config.headDim(), 1f, out);
-            };
+            KvCache cache = new KvCache(layers.size(), config.maxPositions(), config.heads(), config.heads(),
+                    config.headDim(), 1f);
+            cached = (layer, q, k, v, rows, pos, out) -> cache.attend(layer, q, k, v, pos, out);
         }
 
         @Override
