@@ -16,7 +16,9 @@ class BadModelInputTest {
     @TempDir Path dir;
 
     private static String failOneLine(String... args) {
-        String text = PrintStreamCapture.quiet(() -> assertEquals(2, Main.run(args))).strip();
+        CliRun r = CliRun.of(args);
+        assertEquals(2, r.code(), r.err());
+        String text = r.err().strip();
         assertEquals(1, text.lines().count(), text);
         return text;
     }

@@ -4,31 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import cptquant.TestData;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class GenerateCommandTest {
-
-    /** Runs the CLI, returning the exit code and what it wrote to stdout and stderr. */
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream savedOut = System.out, savedErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            return new Run(Main.run(args), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(savedOut);
-            System.setErr(savedErr);
-        }
-    }
 
     private static String stories() {
         return TestData.require("models/stories260K/stories260K.bin").toString();
@@ -36,7 +17,7 @@ class GenerateCommandTest {
 
     @Test
     void greedyOutputStartsWithTheReferenceStory() throws IOException {
-        Run r = run("generate", "--model", stories(), "--prompt", "Once upon a time", "--threads", "1");
+        CliRun r = CliRun.of("generate", "--model", stories(), "--prompt", "Once upon a time", "--threads", "1");
         assertEquals(0, r.code(), r.err());
         // REFERENCE.md wraps its text over lines; the model emits one newline, so compare with spaces.
         assertTrue(r.out().replace('\n', ' ').startsWith(referenceText().replace('\n', ' ')), r.out());
@@ -45,7 +26,7 @@ class GenerateCommandTest {
 
     @Test
     void maxTokensBoundsTheGeneratedCount() {
-        Run r = run("generate", "--model", stories(), "--prompt", "Once upon a time", "--max-tokens", "3",
+        CliRun r = CliRun.of("generate", "--model", stories(), "--prompt", "Once upon a time", "--max-tokens", "3",
                 "--temperature", "0.8", "--seed", "1");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("Once upon a time"), r.out());
@@ -55,17 +36,17 @@ class GenerateCommandTest {
     @Test
     void badInputIsOneLineAndExitTwo() {
         String m = stories();
-        assertOneLineError(run("generate", "--model", "minilm", "--prompt", "hi"), "is an encoder");
-        assertOneLineError(run("generate", "--model", m, "--prompt", "Once upon a time ".repeat(200)), "longer than the model's");
-        assertOneLineError(run("generate", "--model", m, "--prompt", "x", "--max-tokens", "0"), "--max-tokens");
-        assertOneLineError(run("generate", "--model", m, "--prompt", "x", "--top-p", "1.5"), "--top-p");
-        assertOneLineError(run("generate", "--model", m, "--prompt", "x", "--temperature", "-1"), "temperature");
-        assertOneLineError(run("generate", "--model", m, "--prompt", "x", "--threads", "0"), "--threads");
-        assertOneLineError(run("generate", "--model", "/no/such/model", "--prompt", "x"), "/no/such/model");
-        assertEquals(2, run("generate", "--model", m, "--prompt", "x", "--max-tokens", "many").code());
+        assertOneLineError(CliRun.of("generate", "--model", "minilm", "--prompt", "hi"), "is an encoder");
+        assertOneLineError(CliRun.of("generate", "--model", m, "--prompt", "Once upon a time ".repeat(200)), "longer than the model's");
+        assertOneLineError(CliRun.of("generate", "--model", m, "--prompt", "x", "--max-tokens", "0"), "--max-tokens");
+        assertOneLineError(CliRun.of("generate", "--model", m, "--prompt", "x", "--top-p", "1.5"), "--top-p");
+        assertOneLineError(CliRun.of("generate", "--model", m, "--prompt", "x", "--temperature", "-1"), "temperature");
+        assertOneLineError(CliRun.of("generate", "--model", m, "--prompt", "x", "--threads", "0"), "--threads");
+        assertOneLineError(CliRun.of("generate", "--model", "/no/such/model", "--prompt", "x"), "/no/such/model");
+        assertEquals(2, CliRun.of("generate", "--model", m, "--prompt", "x", "--max-tokens", "many").code());
     }
 
-    private static void assertOneLineError(Run r, String fragment) {
+    private static void assertOneLineError(CliRun r, String fragment) {
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().startsWith("cptquant: ") && r.err().contains(fragment), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());

@@ -50,11 +50,9 @@ class QuantizeCommandTest {
 
     @Test
     void allocationModesAreExclusiveAndSensitivityNeedsATask() {
-        PrintStreamCapture.quiet(() -> {
-            assertEquals(2, Main.run("quantize", "--model", "minilm", "--bits", "8", "--clusters", "3", "--out", dir.resolve("a").toString()));
-            assertEquals(2, Main.run("quantize", "--model", "minilm", "--clusters", "3", "--out", dir.resolve("b").toString()));
-            assertEquals(2, Main.run("quantize", "--model", "minilm", "--bits", "5", "--out", dir.resolve("c").toString()));
-        });
+        assertEquals(2, CliRun.of("quantize", "--model", "minilm", "--bits", "8", "--clusters", "3", "--out", dir.resolve("a").toString()).code());
+        assertEquals(2, CliRun.of("quantize", "--model", "minilm", "--clusters", "3", "--out", dir.resolve("b").toString()).code());
+        assertEquals(2, CliRun.of("quantize", "--model", "minilm", "--bits", "5", "--out", dir.resolve("c").toString()).code());
         assertTrue(Files.notExists(dir.resolve("b")) && Files.notExists(dir.resolve("c")));
     }
 }

@@ -1,5 +1,6 @@
 package cptquant.io;
 
+import cptquant.cli.CliRun;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,9 +20,6 @@ import cptquant.quant.GgmlType;
 import cptquant.tensor.Linear;
 import cptquant.tokenize.HfTokenizer;
 import cptquant.tokenize.Llama2cTokenizer;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -48,21 +46,6 @@ class GgufModelsTest {
 
     @TempDir Path dir;
 
-    private record Run(int code, String out, String err) {}
-
-    private static Run cli(String... args) {
-        PrintStream savedOut = System.out, savedErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            return new Run(Main.run(args), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(savedOut);
-            System.setErr(savedErr);
-        }
-    }
-
     private Path plan(String json) throws Exception {
         Path p = dir.resolve("plan-" + json.hashCode() + ".json");
         Files.writeString(p, json);
@@ -76,7 +59,7 @@ class GgufModelsTest {
                 {"units": {"layers.0": {"bits": 4, "group_size": 32}, "layers.1": {"bits": 8},
                            "layers.2.attention.wq": {"bits": 4}, "tok_embeddings": {"bits": 8}}}""");
         Path out = dir.resolve("stories.gguf");
-        Run r = cli("export", "--format", "gguf", "--model", bin.toString(), "--out", out.toString(), "--plan", plan.toString());
+        CliRun r = CliRun.of("export", "--format", "gguf", "--model", bin.toString(), "--out", out.toString(), "--plan", plan.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("wrote " + out + ": 47 tensors"), r.out());
 
@@ -143,7 +126,7 @@ class GgufModelsTest {
     void storiesWithoutAPlanIsF16WithF32Norms() throws Exception {
         Path bin = TestData.require(STORIES);
         Path out = dir.resolve("stories-f16.gguf");
-        assertEquals(0, cli("export", "--format", "gguf", "--model", bin.toString(), "--out", out.toString()).code());
+        assertEquals(0, CliRun.of("export", "--format", "gguf", "--model", bin.toString(), "--out", out.toString()).code());
         Map<String, GgmlType> want = new LinkedHashMap<>();
         want.put("token_embd.weight", GgmlType.F16);
         for (int i = 0; i < 5; i++) {
@@ -162,7 +145,7 @@ class GgufModelsTest {
         Path plan = plan("""
                 {"units": {"layers.0": {"bits": 4}, "layers.5.output": {"bits": 8}}}""");
         Path out = dir.resolve("minilm.gguf");
-        Run r = cli("export", "--format", "gguf", "--model", "minilm", "--out", out.toString(), "--plan", plan.toString());
+        CliRun r = CliRun.of("export", "--format", "gguf", "--model", "minilm", "--out", out.toString(), "--plan", plan.toString());
         assertEquals(0, r.code(), r.err());
 
         LoadedModel loaded = Models.load("minilm");
@@ -231,13 +214,13 @@ class GgufModelsTest {
     void badRequestsAreOneLineAndExitTwo() throws Exception {
         Path bin = TestData.require(STORIES);
         Path out = dir.resolve("x.gguf");
-        Run format = cli("export", "--format", "onnx", "--model", bin.toString(), "--out", out.toString());
+        CliRun format = CliRun.of("export", "--format", "onnx", "--model", bin.toString(), "--out", out.toString());
         assertEquals(2, format.code());
         assertEquals("cptquant: unknown --format 'onnx' (supported: gguf)", format.err().strip());
 
         Path plan = plan("""
                 {"units": {"layers.9": {"bits": 4}, "layers.0": {"bits": 8}}}""");
-        Run unknown = cli("export", "--format", "gguf", "--model", bin.toString(), "--out", out.toString(), "--plan", plan.toString());
+        CliRun unknown = CliRun.of("export", "--format", "gguf", "--model", bin.toString(), "--out", out.toString(), "--plan", plan.toString());
         assertEquals(2, unknown.code());
         assertTrue(unknown.err().startsWith("cptquant: plan names units the model does not have: [layers.9]"), unknown.err());
         assertEquals(1, unknown.err().strip().lines().count());
