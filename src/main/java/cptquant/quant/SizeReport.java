@@ -5,9 +5,10 @@ import cptquant.model.TransformerModel;
 import cptquant.tensor.Linear;
 
 /**
- * What a model costs to store: the block linear weights in their current formats plus every other
- * parameter (embeddings, norms, biases, heads) at {@code otherBytesPerParam} bytes each (2 = FP16, the
- * default for what quantization leaves alone). Compression ratios are against the same model all-FP32
+ * What a model costs to store: the block linear weights in their current formats, vectors (biases, and
+ * norm parameters: at most hiddenSize values) at FP32 as saved checkpoints keep them, and every other
+ * parameter (embeddings, tables, heads) at {@code otherBytesPerParam} bytes each (2 = FP16, the default
+ * for what quantization leaves alone). Compression ratios are against the same model all-FP32
  * and all-FP16.
  */
 public record SizeReport(long parameters, long linearBytes, long otherBytes, int otherBytesPerParam) {
@@ -34,13 +35,13 @@ public record SizeReport(long parameters, long linearBytes, long otherBytes, int
                 linear += l.weight().storageBytes();
                 if (l.bias() != null) {
                     params += l.bias().length;
-                    other += (long) l.bias().length * otherBytesPerParam;
+                    other += (long) l.bias().length * Float.BYTES;
                 }
             }
         }
         for (float[] p : model.otherParameters().values()) {
             params += p.length;
-            other += (long) p.length * otherBytesPerParam;
+            other += (long) p.length * (p.length <= model.hiddenSize() ? Float.BYTES : otherBytesPerParam);
         }
         return new SizeReport(params, linear, other, otherBytesPerParam);
     }
