@@ -38,7 +38,7 @@ public final class DecodeBench {
             ModelQuantizer.Undo undo = ModelQuantizer.apply(model, e.getValue());
             try {
                 double bytes = weightBytesPerToken(model);
-                double decodeMs = Timing.medianMillis(1, reps, () -> decode(model, decodeTokens));
+                double decodeMs = Timing.medianMillis(1, reps, () -> greedy(model, 2, decodeTokens));
                 int[] prompt = new SplittableRandom(1).ints(prefillTokens, 3, model.vocabSize()).toArray();
                 double prefillMs = Timing.medianMillis(1, reps, () -> model.logits(prompt));
                 out.add(new Figure(e.getKey(), bytes / 1e6, decodeTokens / (decodeMs / 1e3),
@@ -86,9 +86,10 @@ public final class DecodeBench {
         return bytes;
     }
 
-    private static void decode(CausalLM model, int tokens) {
+    /** Greedy decoding of {@code tokens} tokens after {@code first} in a fresh session (results unused). */
+    public static void greedy(CausalLM model, int first, int tokens) {
         DecodingSession s = model.startSession();
-        int tok = 2;
+        int tok = first;
         for (int i = 0; i < tokens; i++) {
             float[] logits = s.next(tok);
             int best = 0;

@@ -8,7 +8,6 @@ import cptquant.io.DataPaths;
 import cptquant.kernel.Parallel;
 import cptquant.model.BertModel;
 import cptquant.model.CausalLM;
-import cptquant.model.DecodingSession;
 import cptquant.model.LlamaModel;
 import cptquant.model.OptModel;
 import picocli.CommandLine.Command;
@@ -53,8 +52,10 @@ final class BenchCommand implements Callable<Integer> {
         out.put("memory_bandwidth_gbs", bandwidth);
         System.err.println("all-MiniLM-L6-v2 encoder, batch 32 x 128, ours vs ONNX Runtime ...");
         out.put("encoder", encoder());
-        out.put("decode", decode());
-        if (formats) out.put("formats", formats(bandwidth));
+        String rel = "models/stories260K/stories260K.bin";
+        CausalLM stories = DataPaths.has(rel) ? LlamaModel.load(DataPaths.resolve(rel)).model() : null;
+        out.put("decode", decode(stories, DataPaths.resolve(rel)));
+        if (formats) out.put("formats", formats(stories, bandwidth));
 
         System.out.println(table(out));
         if (json != null) cptquant.io.JsonOut.write(json, out);
@@ -85,34 +86,27 @@ final class BenchCommand implements Callable<Integer> {
         return r;
     }
 
-    /** Greedy decode speed of stories260K (skipped when ../shared is absent). */
-    private Map<String, Object> decode() {
+    /** Greedy decode speed of stories260K from BOS (skipped when ../shared is absent: model null). */
+    private Map<String, Object> decode(CausalLM model, Path file) {
         Map<String, Object> r = new LinkedHashMap<>();
-        String rel = "models/stories260K/stories260K.bin";
-        if (!DataPaths.has(rel)) {
-            r.put("skipped", DataPaths.resolve(rel) + " not found");
+        if (model == null) {
+            r.put("skipped", file + " not found");
             return r;
         }
         System.err.println("stories260K decode ...");
-        CausalLM model = LlamaModel.load(DataPaths.resolve(rel)).model();
         int tokens = Math.min(256, model.maxPositions() - 1);
-        double ms = Timing.medianMillis(1, reps, () -> {
-            DecodingSession s = model.startSession();
-            int tok = 1;
-            for (int i = 0; i < tokens; i++) tok = argmax(s.next(tok));
-        });
+        double ms = Timing.medianMillis(1, reps, () -> DecodeBench.greedy(model, 1, tokens));
         r.put("stories260K_tokens", tokens);
         r.put("stories260K_tokens_per_s", tokens / (ms / 1000));
         return r;
     }
 
     /** Decode and prefill per storage format: stories260K (when present) and a random OPT-125M-shaped model. */
-    private Map<String, Object> formats(double bandwidth) throws java.io.IOException {
+    private Map<String, Object> formats(CausalLM stories, double bandwidth) throws java.io.IOException {
         Map<String, Object> r = new LinkedHashMap<>();
-        String rel = "models/stories260K/stories260K.bin";
-        if (DataPaths.has(rel)) {
+        if (stories != null) {
             System.err.println("stories260K per format ...");
-            r.put("stories260K", DecodeBench.measure(LlamaModel.load(DataPaths.resolve(rel)).model(), bandwidth, 256, 256, reps));
+            r.put("stories260K", DecodeBench.measure(stories, bandwidth, 256, 256, reps));
         }
         Path dir = java.nio.file.Files.createTempDirectory("cptquant-opt125m-shape");
         try {
@@ -126,12 +120,6 @@ final class BenchCommand implements Callable<Integer> {
             java.nio.file.Files.deleteIfExists(dir);
         }
         return r;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-        return best;
     }
 
     @SuppressWarnings("unchecked")

@@ -1,7 +1,6 @@
 package cptquant.cli;
 
 import cptquant.model.TransformerModel;
-import cptquant.sensitivity.Cmpq;
 import cptquant.sensitivity.Method;
 import cptquant.sensitivity.Profile;
 import cptquant.sensitivity.Sensitivity;
@@ -56,10 +55,10 @@ final class SensitivityOptions {
     /** Runs {@code m} with a progress bar over its trials. */
     Profile measure(Method m, TransformerModel model, Task task, long seed) {
         Sensitivity.Options o = options(seed);
-        if (m == Method.CMPQ) return Cmpq.measure(model, task.calibration(), o.granularity(), ccaDims, o.seed());
+        if (m == Method.CMPQ) return Sensitivity.profile(m, model, task.calibration(), o, ccaDims, Sensitivity.Listener.NONE);
         int trials = Sensitivity.trials(m, Unit.of(model, o.granularity()).size(), o);
         try (var bar = cptquant.progress.Progress.bar(m + " trials", trials)) {
-            return Sensitivity.measure(m, model, task.calibration(), o, (done, total, unit) -> bar.update(done, 0));
+            return Sensitivity.profile(m, model, task.calibration(), o, ccaDims, (done, total, unit) -> bar.update(done, 0));
         }
     }
 }

@@ -7,7 +7,6 @@ import cptquant.model.TransformerModel;
 import cptquant.quant.ModelQuantizer;
 import cptquant.quant.QuantSpec;
 import cptquant.quant.SizeReport;
-import cptquant.sensitivity.Cmpq;
 import cptquant.sensitivity.Method;
 import cptquant.sensitivity.Profile;
 import cptquant.sensitivity.Sensitivity;
@@ -101,11 +100,7 @@ public final class ReportRunner {
     }
 
     private Profile measure(Method m) {
-        if (m == Method.CMPQ) {
-            return Cmpq.measure(model, task.calibration(), settings.sensitivity().granularity(), settings.cmpqDims(),
-                    settings.sensitivity().seed());
-        }
-        return Sensitivity.measure(m, model, task.calibration(), settings.sensitivity(),
+        return Sensitivity.profile(m, model, task.calibration(), settings.sensitivity(), settings.cmpqDims(),
                 (done, total, unit) -> log.accept(String.format("  %s trial %d/%d (%s)", m, done, total, unit)));
     }
 

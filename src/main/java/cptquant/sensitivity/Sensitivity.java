@@ -46,6 +46,13 @@ public final class Sensitivity {
         }
     }
 
+    /** Any method's profile: CMPQ by {@link Cmpq} (projecting to at most {@code ccaDims}), the others by trials. */
+    public static Profile profile(Method method, TransformerModel model, Objective objective, Options o, int ccaDims,
+                                  Listener listener) {
+        if (method == Method.CMPQ) return Cmpq.measure(model, objective, o.granularity(), ccaDims, o.seed());
+        return measure(method, model, objective, o, listener);
+    }
+
     /** Runs {@code method} (PMPQ, TDMPQ or DIRECT) over every unit of {@code model}. */
     public static Profile measure(Method method, TransformerModel model, Objective objective, Options o, Listener listener) {
         long t0 = System.nanoTime();

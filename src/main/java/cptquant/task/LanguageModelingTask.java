@@ -33,6 +33,8 @@ public final class LanguageModelingTask implements Task {
     private final int[] evalTokens;
     private final int seqlen;
     private final int limit;
+    /** Windows evaluate() scores: the first {@code limit} of the test corpus. */
+    private final int evalWindows;
     private final List<int[]> calib;
     private final String calibNote;
 
@@ -44,6 +46,7 @@ public final class LanguageModelingTask implements Task {
         }
         this.limit = s.evalLimit() == 0 ? Integer.MAX_VALUE : s.evalLimit();
         this.evalTokens = Perplexity.corpus(tokenizer, WikiText.testText());
+        this.evalWindows = Math.min(limit, evalTokens.length / seqlen);
         int calibLen = Math.min(s.calibSeqlen(), model.maxPositions());
         List<int[]> windows = new ArrayList<>(Perplexity.windows(Perplexity.corpus(tokenizer, read(CALIBRATION)), calibLen));
         Collections.shuffle(windows, new Random(s.seed()));
@@ -70,8 +73,7 @@ public final class LanguageModelingTask implements Task {
 
     @Override
     public String describeData() {
-        int windows = Math.min(limit, evalTokens.length / seqlen);
-        return "evaluation: WikiText-2 raw test, " + windows + " non-overlapping windows of " + seqlen
+        return "evaluation: WikiText-2 raw test, " + evalWindows + " non-overlapping windows of " + seqlen
                 + " tokens; calibration: " + calibNote;
     }
 
@@ -94,8 +96,7 @@ public final class LanguageModelingTask implements Task {
 
     @Override
     public double evaluate() {
-        int windows = Math.min(limit, evalTokens.length / seqlen);
-        try (Progress bar = Progress.bar("wikitext2 ppl", windows)) {
+        try (Progress bar = Progress.bar("wikitext2 ppl", evalWindows)) {
             return Perplexity.evaluate(model, evalTokens, seqlen, limit, bar).ppl();
         }
     }
