@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -23,6 +24,7 @@ public final class PackedGemm {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
 
@@ -64,17 +66,26 @@ public final class PackedGemm {
             }
             final float[] fe = xe, fo = xo;
             Parallel.forRange(chunks(out), c -> {
-                for (int o = c * CHUNK; o < Math.min(out, (c + 1) * CHUNK); o++) {
-                    y[row * out + o] = vector
-                            ? (bits == 8 ? dot8(x, row * in, in, group, codes, scales, zeros, o, xs)
-                                         : dot4(fe, fo, in, group, codes, scales, zeros, o, xs))
-                            : dotScalar(x, row * in, in, bits, group, codes, scales, zeros, o);
+                int yOff = row * out;
+                float[] sc = new float[ROWS * groups], corr = new float[ROWS];
+                for (int o = c * CHUNK; o < Math.min(out, (c + 1) * CHUNK); o += ROWS) {
+                    if (!vector) {
+                        for (int t = o; t < Math.min(out, o + ROWS); t++) {
+                            y[yOff + t] = dotScalar(x, row * in, in, bits, group, codes, scales, zeros, t);
+                        }
+                        continue;
+                    }
+                    rowParams(o, out, groups, bits, scales, zeros, xs, sc, corr);
+                    if (bits == 8) dot8(x, row * in, in, group, codes, sc, corr, o, out, y, yOff);
+                    else dot4(fe, fo, in, group, codes, sc, corr, o, out, y, yOff);
                 }
             });
         }
     }
 
     private static final int CHUNK = 64;
+    /** Output rows the fused kernels compute together, so each input vector load serves four rows. */
+    private static final int ROWS = 4;
 
     private static int chunks(int out) { return (out + CHUNK - 1) / CHUNK; }
 
@@ -86,50 +97,105 @@ public final class PackedGemm {
         return zeros == null ? 1 << (bits - 1) : zeros.get(ValueLayout.JAVA_BYTE, idx) & 0xff;
     }
 
-    /** 8-bit row: codes are read as signed (q - 128) so the byte-to-float widening is exact. */
-    private static float dot8(float[] x, int xo, int in, int group, MemorySegment codes, MemorySegment scales,
-                              MemorySegment zeros, int o, float[] xs) {
-        int groups = in / group;
-        long rowBase = (long) o * in;
-        FloatVector total = FloatVector.zero(F);
-        float correction = 0;
-        for (int g = 0; g < groups; g++) {
-            FloatVector acc = FloatVector.zero(F);
-            for (int i = g * group; i < (g + 1) * group; i += L) {
-                ByteVector q = ByteVector.fromMemorySegment(B, codes, rowBase + i, ByteOrder.LITTLE_ENDIAN)
-                        .lanewise(VectorOperators.XOR, (byte) 0x80);
-                FloatVector qf = (FloatVector) q.convertShape(VectorOperators.B2F, F, 0);
-                acc = qf.fma(FloatVector.fromArray(F, x, xo + i), acc);
+    /**
+     * Rows o..o+3's group scales into sc[t * groups + g] (rows past out repeat the last) and their
+     * zero-point terms s * (z - zRead) * (sum of x over the group) into corr[t], where zRead is the zero
+     * point the kernels' code widening already removes (128 for 8-bit codes read as signed). Read here,
+     * outside the kernels, because a scale read from the segment inside a kernel's group loop halved its
+     * speed.
+     */
+    private static void rowParams(int o, int out, int groups, int bits, MemorySegment scales, MemorySegment zeros,
+                                  float[] xs, float[] sc, float[] corr) {
+        int zRead = bits == 8 ? 128 : 0;
+        for (int t = 0; t < ROWS; t++) {
+            long row = Math.min(o + t, out - 1);
+            float c = 0;
+            for (int g = 0; g < groups; g++) {
+                float s = scale(scales, row * groups + g);
+                sc[t * groups + g] = s;
+                c += s * (zero(zeros, bits, row * groups + g) - zRead) * xs[g];
             }
-            float s = scale(scales, (long) o * groups + g);
-            total = acc.fma(FloatVector.broadcast(F, s), total);
-            correction += s * (zero(zeros, 8, (long) o * groups + g) - 128) * xs[g];
+            corr[t] = c;
         }
-        return total.reduceLanes(VectorOperators.ADD) - correction;
     }
 
-    /** 4-bit row: each L bytes hold L even and L odd columns, dotted with the split inputs. */
-    private static float dot4(float[] xe, float[] xodd, int in, int group, MemorySegment codes, MemorySegment scales,
-                              MemorySegment zeros, int o, float[] xs) {
+    /**
+     * y[o..o+3] = sum over groups of s * sum (q - 128) x, minus corr, for rows o..o+3 of 8-bit codes, read as signed so
+     * the byte-to-float widening is exact. A step short of four rows repeats the last row (computed, not
+     * stored) so the loop never branches. Helpers would box the vectors, so the body is written out.
+     */
+    private static void dot8(float[] x, int xo, int in, int group, MemorySegment codes, float[] sc, float[] corr,
+                             int o, int out, float[] y, int yOff) {
         int groups = in / group;
-        long rowBase = (long) o * ((in + 1) / 2);
-        FloatVector total = FloatVector.zero(F);
-        float correction = 0;
+        int o1 = Math.min(o + 1, out - 1), o2 = Math.min(o + 2, out - 1), o3 = Math.min(o + 3, out - 1);
+        long r0 = (long) o * in, r1 = (long) o1 * in, r2 = (long) o2 * in, r3 = (long) o3 * in;
+        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
         for (int g = 0; g < groups; g++) {
-            FloatVector acc = FloatVector.zero(F);
-            for (int i = g * group; i < (g + 1) * group; i += 2 * L) {
-                ByteVector b = ByteVector.fromMemorySegment(B, codes, rowBase + i / 2, ByteOrder.LITTLE_ENDIAN);
-                FloatVector lo = (FloatVector) b.and((byte) 0x0f).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector hi = (FloatVector) b.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f)
-                        .convertShape(VectorOperators.B2F, F, 0);
-                acc = lo.fma(FloatVector.fromArray(F, xe, i / 2), acc);
-                acc = hi.fma(FloatVector.fromArray(F, xodd, i / 2), acc);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int i = g * group; i < (g + 1) * group; i += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xo + i);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, codes, r0 + i, ByteOrder.LITTLE_ENDIAN)
+                        .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0)).fma(v, a0);
+                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, codes, r1 + i, ByteOrder.LITTLE_ENDIAN)
+                        .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0)).fma(v, a1);
+                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, codes, r2 + i, ByteOrder.LITTLE_ENDIAN)
+                        .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0)).fma(v, a2);
+                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, codes, r3 + i, ByteOrder.LITTLE_ENDIAN)
+                        .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0)).fma(v, a3);
             }
-            float s = scale(scales, (long) o * groups + g);
-            total = acc.fma(FloatVector.broadcast(F, s), total);
-            correction += s * zero(zeros, 4, (long) o * groups + g) * xs[g];
+            t0 = a0.fma(FloatVector.broadcast(F, sc[g]), t0);
+            t1 = a1.fma(FloatVector.broadcast(F, sc[1 * groups + g]), t1);
+            t2 = a2.fma(FloatVector.broadcast(F, sc[2 * groups + g]), t2);
+            t3 = a3.fma(FloatVector.broadcast(F, sc[3 * groups + g]), t3);
         }
-        return total.reduceLanes(VectorOperators.ADD) - correction;
+        y[yOff + o] = t0.reduceLanes(VectorOperators.ADD) - corr[0];
+        if (o + 1 < out) y[yOff + o + 1] = t1.reduceLanes(VectorOperators.ADD) - corr[1];
+        if (o + 2 < out) y[yOff + o + 2] = t2.reduceLanes(VectorOperators.ADD) - corr[2];
+        if (o + 3 < out) y[yOff + o + 3] = t3.reduceLanes(VectorOperators.ADD) - corr[3];
+    }
+
+    /**
+     * y[o..o+3] = sum over groups of s * sum q x, minus corr, for rows o..o+3 of 4-bit codes: each L bytes hold L even
+     * and L odd columns, dotted with the split inputs. Bytes are widened to int lanes before the nibbles
+     * are taken apart: x86 has no byte shift, and the emulated one made the kernel half as fast.
+     */
+    private static void dot4(float[] xe, float[] xodd, int in, int group, MemorySegment codes, float[] sc,
+                             float[] corr, int o, int out, float[] y, int yOff) {
+        int groups = in / group;
+        int o1 = Math.min(o + 1, out - 1), o2 = Math.min(o + 2, out - 1), o3 = Math.min(o + 3, out - 1);
+        long rb = (in + 1) / 2;
+        long r0 = o * rb, r1 = o1 * rb, r2 = o2 * rb, r3 = o3 * rb;
+        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
+        for (int g = 0; g < groups; g++) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int i = g * group / 2; i < (g + 1) * group / 2; i += L) {
+                FloatVector e = FloatVector.fromArray(F, xe, i), d = FloatVector.fromArray(F, xodd, i);
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, codes, r0 + i, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                a0 = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(e, a0);
+                a0 = ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0)).fma(d, a0);
+                q = (IntVector) ByteVector.fromMemorySegment(B, codes, r1 + i, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                a1 = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(e, a1);
+                a1 = ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0)).fma(d, a1);
+                q = (IntVector) ByteVector.fromMemorySegment(B, codes, r2 + i, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                a2 = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(e, a2);
+                a2 = ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0)).fma(d, a2);
+                q = (IntVector) ByteVector.fromMemorySegment(B, codes, r3 + i, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                a3 = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(e, a3);
+                a3 = ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0)).fma(d, a3);
+            }
+            t0 = a0.fma(FloatVector.broadcast(F, sc[g]), t0);
+            t1 = a1.fma(FloatVector.broadcast(F, sc[1 * groups + g]), t1);
+            t2 = a2.fma(FloatVector.broadcast(F, sc[2 * groups + g]), t2);
+            t3 = a3.fma(FloatVector.broadcast(F, sc[3 * groups + g]), t3);
+        }
+        y[yOff + o] = t0.reduceLanes(VectorOperators.ADD) - corr[0];
+        if (o + 1 < out) y[yOff + o + 1] = t1.reduceLanes(VectorOperators.ADD) - corr[1];
+        if (o + 2 < out) y[yOff + o + 2] = t2.reduceLanes(VectorOperators.ADD) - corr[2];
+        if (o + 3 < out) y[yOff + o + 3] = t3.reduceLanes(VectorOperators.ADD) - corr[3];
     }
 
     private static float dotScalar(float[] x, int xo, int in, int bits, int group, MemorySegment codes,
