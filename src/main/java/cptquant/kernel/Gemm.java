@@ -12,10 +12,12 @@ import jdk.incubator.vector.VectorSpecies;
  * c = a b^T for a row-major m x k activation and an n x k weight in the PyTorch Linear layout.
  * {@link GemmReference} is the plain oracle the tests compare against.
  *
- * <p><b>Many rows (m &ge; {@value #GEMV_MAX_ROWS}): packed, register-blocked GEMM</b> (the BLIS scheme).
- * B is transposed once into panels of {@code NR = 2} vectors of output columns, k-major, zero-padded
- * at the right edge; A is copied per task into micro-panels of {@code MR = 6} rows, k-major, zero-padded
- * at the bottom. The microkernel keeps a 6 x 2-vector tile of C in 12 registers and for each p
+ * <p><b>Many rows (m &ge; {@value #GEMV_MAX_ROWS}): register-blocked GEMM</b> (the BLIS scheme, less A
+ * packing). B is transposed once into panels of {@code NR = 2} vectors of output columns, k-major,
+ * zero-padded at the right edge; A is read in place, six rows at a time (a tile short of six rows
+ * repeats its last row). Packing A as BLIS does measured no faster on the MiniLM shapes (k = 384 and
+ * 1536) and half as fast on attention's small per-head products, where it cost a tenth of the time.
+ * The microkernel keeps a 6 x 2-vector tile of C in 12 registers and for each p
  * broadcasts six a values against two B vectors: 12 FMAs per 2 vector loads + 6 broadcasts, so it runs
  * at FMA throughput rather than load throughput. Alone it measures ~105-113 GFLOPS per core on the
  * AMD EPYC (Zen 4: AVX-512 on 256-bit FMA pipes, 32 flops/cycle, so that is its peak); 8x3, 12x2, 4x4
@@ -23,9 +25,9 @@ import jdk.incubator.vector.VectorSpecies;
  * only the final store of a partial tile is clipped. Cache blocking, from the inside out:
  * <ul>
  *   <li>{@code KC = 128}: one B micro-panel (KC x NR floats = 16 KiB at AVX-512) stays in a 32 KiB L1
- *       next to the A micro-panel (3 KiB) while the microkernel sweeps all MR-row micro-panels of the A
+ *       next to six A row pieces (3 KiB) while the microkernel sweeps all MR-row groups of the A
  *       block over it (KC = 256 filled L1 and measured ~40% slower on the 2-core AMD EPYC);</li>
- *   <li>{@code MC = 96} rows: the packed A block (MC x KC = 48 KiB) stays in L2 across all B panels of
+ *   <li>{@code MC = 96} rows: the A block's pieces (MC x KC = 48 KiB) stay in L2 across all B panels of
  *       the task;</li>
  *   <li>{@code NC = 512} columns: the B block a task touches per K step (KC x NC = 256 KiB) fits a
  *       1 MiB L2.</li>
@@ -100,86 +102,85 @@ public final class Gemm {
         Parallel.forRange(rowBlocks * colBlocks, t -> {
             int i0 = (t / colBlocks) * MC, i1 = Math.min(m, i0 + MC);
             int p0 = (t % colBlocks) * NC_PANELS, p1 = Math.min(panels, p0 + NC_PANELS);
-            float[] ap = new float[((i1 - i0 + MR - 1) / MR) * MR * KC];
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kc = Math.min(KC, k - k0);
-                packA(a, k, i0, i1, k0, kc, ap);
                 for (int panel = p0; panel < p1; panel++) {
                     int j0 = panel * NR, cols = Math.min(NR, n - j0);
                     int bOff = (panel * k + k0) * NR;
                     for (int i = i0; i < i1; i += MR) {
-                        kernel(ap, (i - i0) * KC, bp, bOff, kc, c, i * n + j0, n, Math.min(MR, i1 - i), cols,
-                                k0 == 0);
+                        kernel(a, k, m, i, k0, bp, bOff, kc, c, i * n + j0, n, Math.min(MR, i1 - i), cols, k0 == 0);
                     }
                 }
             }
         });
     }
 
-    /** Rows [i0, i1) x columns [k0, k0+kc) of a as MR-row micro-panels, k-major, zero-padded to MR rows. */
-    private static void packA(float[] a, int k, int i0, int i1, int k0, int kc, float[] ap) {
-        for (int i = i0; i < i1; i += MR) {
-            int base = (i - i0) * KC;
-            for (int r = 0; r < MR; r++) {
-                if (i + r < i1) {
-                    int src = (i + r) * k + k0;
-                    for (int p = 0; p < kc; p++) ap[base + p * MR + r] = a[src + p];
-                } else {
-                    for (int p = 0; p < kc; p++) ap[base + p * MR + r] = 0;
-                }
-            }
-        }
-    }
-
     /**
-     * The MR x NR tile of C at cOff (+)= A micro-panel (kc x MR at apOff) times B micro-panel (kc x NR at
-     * bOff); only {@code rows} x {@code cols} of it is stored.
+     * The MR x NR tile of C at cOff (+)= rows i..i+MR-1 of a over columns [k0, k0+kc) times the B
+     * micro-panel (kc x NR at bOff); only {@code rows} x {@code cols} of it is stored. A is read in place:
+     * six row streams stay in L1 across the KC block, and packing them cost a tenth of the encoder's
+     * time. Rows past m repeat the last row (computed, not stored), so the loop never branches.
      */
-    private static void kernel(float[] ap, int apOff, float[] bp, int bOff, int kc, float[] c, int cOff, int ldc,
-                               int rows, int cols, boolean first) {
-        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    private static void kernel(float[] a, int k, int m, int i, int k0, float[] bp, int bOff, int kc, float[] c,
+                               int cOff, int ldc, int rows, int cols, boolean first) {
+        int a0 = i * k + k0, a1 = Math.min(i + 1, m - 1) * k + k0, a2 = Math.min(i + 2, m - 1) * k + k0;
+        int a3 = Math.min(i + 3, m - 1) * k + k0, a4 = Math.min(i + 4, m - 1) * k + k0;
+        int a5 = Math.min(i + 5, m - 1) * k + k0;
+        // A full tile after the first K block starts from C, so every accumulator is stored with one
+        // intoArray: a helper taking the vectors would box them and run its add in the generic fallback.
+        boolean full = rows == MR && cols == NR, load = full && !first;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector c00 = load ? FloatVector.fromArray(F, c, cOff) : z;
+        FloatVector c01 = load ? FloatVector.fromArray(F, c, cOff + L) : z;
+        FloatVector c10 = load ? FloatVector.fromArray(F, c, cOff + ldc) : z;
+        FloatVector c11 = load ? FloatVector.fromArray(F, c, cOff + ldc + L) : z;
+        FloatVector c20 = load ? FloatVector.fromArray(F, c, cOff + 2 * ldc) : z;
+        FloatVector c21 = load ? FloatVector.fromArray(F, c, cOff + 2 * ldc + L) : z;
+        FloatVector c30 = load ? FloatVector.fromArray(F, c, cOff + 3 * ldc) : z;
+        FloatVector c31 = load ? FloatVector.fromArray(F, c, cOff + 3 * ldc + L) : z;
+        FloatVector c40 = load ? FloatVector.fromArray(F, c, cOff + 4 * ldc) : z;
+        FloatVector c41 = load ? FloatVector.fromArray(F, c, cOff + 4 * ldc + L) : z;
+        FloatVector c50 = load ? FloatVector.fromArray(F, c, cOff + 5 * ldc) : z;
+        FloatVector c51 = load ? FloatVector.fromArray(F, c, cOff + 5 * ldc + L) : z;
         for (int p = 0; p < kc; p++) {
-            int ai = apOff + p * MR, bi = bOff + p * NR;
+            int bi = bOff + p * NR;
             FloatVector b0 = FloatVector.fromArray(F, bp, bi);
             FloatVector b1 = FloatVector.fromArray(F, bp, bi + L);
-            FloatVector av = FloatVector.broadcast(F, ap[ai]);
+            FloatVector av = FloatVector.broadcast(F, a[a0 + p]);
             c00 = av.fma(b0, c00);
             c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(F, ap[ai + 1]);
+            av = FloatVector.broadcast(F, a[a1 + p]);
             c10 = av.fma(b0, c10);
             c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(F, ap[ai + 2]);
+            av = FloatVector.broadcast(F, a[a2 + p]);
             c20 = av.fma(b0, c20);
             c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(F, ap[ai + 3]);
+            av = FloatVector.broadcast(F, a[a3 + p]);
             c30 = av.fma(b0, c30);
             c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(F, ap[ai + 4]);
+            av = FloatVector.broadcast(F, a[a4 + p]);
             c40 = av.fma(b0, c40);
             c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(F, ap[ai + 5]);
+            av = FloatVector.broadcast(F, a[a5 + p]);
             c50 = av.fma(b0, c50);
             c51 = av.fma(b1, c51);
         }
         // A partial tile goes through a scratch tile: storing the accumulators one by one (never into an
         // array of vectors) keeps them unboxed in registers, which C2 needs for the loop above to stay fast.
-        boolean full = rows == MR && cols == NR;
         float[] dst = full ? c : new float[MR * NR];
         int off = full ? cOff : 0, ld = full ? ldc : NR;
-        boolean add = full && !first;
-        store(c00, dst, off, add);
-        store(c01, dst, off + L, add);
-        store(c10, dst, off + ld, add);
-        store(c11, dst, off + ld + L, add);
-        store(c20, dst, off + 2 * ld, add);
-        store(c21, dst, off + 2 * ld + L, add);
-        store(c30, dst, off + 3 * ld, add);
-        store(c31, dst, off + 3 * ld + L, add);
-        store(c40, dst, off + 4 * ld, add);
-        store(c41, dst, off + 4 * ld + L, add);
-        store(c50, dst, off + 5 * ld, add);
-        store(c51, dst, off + 5 * ld + L, add);
+        c00.intoArray(dst, off);
+        c01.intoArray(dst, off + L);
+        c10.intoArray(dst, off + ld);
+        c11.intoArray(dst, off + ld + L);
+        c20.intoArray(dst, off + 2 * ld);
+        c21.intoArray(dst, off + 2 * ld + L);
+        c30.intoArray(dst, off + 3 * ld);
+        c31.intoArray(dst, off + 3 * ld + L);
+        c40.intoArray(dst, off + 4 * ld);
+        c41.intoArray(dst, off + 4 * ld + L);
+        c50.intoArray(dst, off + 5 * ld);
+        c51.intoArray(dst, off + 5 * ld + L);
         if (full) return;
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < cols; j++) {
@@ -187,10 +188,6 @@ public final class Gemm {
                 c[o] = first ? dst[r * NR + j] : c[o] + dst[r * NR + j];
             }
         }
-    }
-
-    private static void store(FloatVector acc, float[] c, int off, boolean add) {
-        (add ? acc.add(FloatVector.fromArray(F, c, off)) : acc).intoArray(c, off);
     }
 
     // ---- GEMV path -------------------------------------------------------------------------------
