@@ -15,26 +15,42 @@ public final class Ops {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+    /** Elements per parallel chunk; smaller operations run on the calling thread, where forking would cost more. */
+    private static final int CHUNK = 1 << 15;
+
+    /** Runs body(lo, hi) over [0, units) in pieces of about CHUNK elements (unitSize each), spread over the pool. */
+    private static void chunked(int units, int unitSize, RangeBody body) {
+        int per = Math.max(1, CHUNK / Math.max(1, unitSize));
+        int pieces = (units + per - 1) / per;
+        Parallel.forRange(pieces, c -> body.run(c * per, Math.min(units, (c + 1) * per)));
+    }
+
+    @FunctionalInterface
+    private interface RangeBody {
+        void run(int lo, int hi);
+    }
 
     /** y[r][j] += bias[j] for each of {@code rows} rows. */
     public static void addBiasRows(float[] y, int rows, float[] bias) {
-        for (int r = 0; r < rows; r++) add(y, r * bias.length, bias, bias.length);
+        chunked(rows, bias.length, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) add(y, r * bias.length, bias, 0, bias.length);
+        });
     }
 
     /** a[i] += b[i] over the first n elements (residual connections). */
     public static void addInPlace(float[] a, float[] b, int n) {
-        add(a, 0, b, n);
+        chunked(n, 1, (lo, hi) -> add(a, lo, b, lo, hi - lo));
     }
 
-    /** a[off + i] += b[i] for i in [0, n). */
-    private static void add(float[] a, int off, float[] b, int n) {
+    /** a[aOff + i] += b[bOff + i] for i in [0, n). */
+    private static void add(float[] a, int aOff, float[] b, int bOff, int n) {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += L) {
-            FloatVector.fromArray(F, a, off + i).add(FloatVector.fromArray(F, b, i)).intoArray(a, off + i);
+            FloatVector.fromArray(F, a, aOff + i).add(FloatVector.fromArray(F, b, bOff + i)).intoArray(a, aOff + i);
         }
         if (i < n) {
             VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector.fromArray(F, a, off + i, m).add(FloatVector.fromArray(F, b, i, m)).intoArray(a, off + i, m);
+            FloatVector.fromArray(F, a, aOff + i, m).add(FloatVector.fromArray(F, b, bOff + i, m)).intoArray(a, aOff + i, m);
         }
     }
 
@@ -52,12 +68,14 @@ public final class Ops {
 
     /** LayerNorm over each row of x (rows x dim) into out; gamma/beta length dim; out may be x. */
     public static void layerNorm(float[] x, float[] out, int rows, int dim, float[] gamma, float[] beta, float eps) {
-        for (int r = 0; r < rows; r++) {
-            int o = r * dim;
-            float mean = sum(x, o, dim, 0f, false) / dim;
-            float var = sum(x, o, dim, mean, true) / dim; // two passes: no cancellation from E[x^2] - mean^2
-            normalize(x, out, o, dim, mean, (float) (1.0 / Math.sqrt(var + eps)), gamma, beta);
-        }
+        chunked(rows, dim, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                int o = r * dim;
+                float mean = sum(x, o, dim, 0f, false) / dim;
+                float var = sum(x, o, dim, mean, true) / dim; // two passes: no cancellation from E[x^2] - mean^2
+                normalize(x, out, o, dim, mean, (float) (1.0 / Math.sqrt(var + eps)), gamma, beta);
+            }
+        });
     }
 
     /** RMSNorm over each row of x (rows x dim) into out; out may be x. */
@@ -123,12 +141,14 @@ public final class Ops {
 
     /** Exact (erf) GELU in place over the first n elements, as BERT's "gelu". */
     public static void gelu(float[] x, int n) {
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += L) gelu(FloatVector.fromArray(F, x, i)).intoArray(x, i);
-        if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            gelu(FloatVector.fromArray(F, x, i, m)).intoArray(x, i, m);
-        }
+        chunked(n, 1, (lo, hi) -> {
+            int i = lo;
+            for (int bound = lo + F.loopBound(hi - lo); i < bound; i += L) gelu(FloatVector.fromArray(F, x, i)).intoArray(x, i);
+            if (i < hi) {
+                VectorMask<Float> m = F.indexInRange(i, hi);
+                gelu(FloatVector.fromArray(F, x, i, m)).intoArray(x, i, m);
+            }
+        });
     }
 
     private static FloatVector gelu(FloatVector v) {
