@@ -1,89 +1,247 @@
 package cptquant.bench;
 
+import cptquant.allocate.BitPlan;
+import cptquant.io.AtomicFiles;
+import cptquant.io.JsonOut;
+import cptquant.io.QuantizedCheckpoint;
 import cptquant.io.SafetensorsWriter;
 import cptquant.model.Block;
 import cptquant.model.CausalLM;
 import cptquant.model.DecodingSession;
+import cptquant.model.LoadedModel;
+import cptquant.model.Models;
+import cptquant.model.TransformerModel;
 import cptquant.quant.ModelQuantizer;
 import cptquant.quant.QuantSpec;
 import cptquant.tensor.DType;
+import cptquant.tensor.Linear;
+import cptquant.tokenize.HfTokenizer;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
- * Decode and prefill speed of a decoder with its block linears stored as FP32, FP16, uniform W8, uniform
- * W4 (group 128, per channel where 128 does not divide a row) and one mixed plan (first third FP16, middle third W8, last third W4), next to the
- * bandwidth bound: weight bytes read per decoded token divided by the machine's measured bandwidth. The LM
- * head (tied embedding) stays FP32 in every configuration and is counted in the bytes per token.
+ * Decode and prefill speed and resident memory of a decoder stored as a user would ship it: the original
+ * FP32 file as is, and checkpoints saved the way {@code quantize --out} saves them with the block linears
+ * FP16, uniform W8, uniform W4 (group 128, per channel where 128 does not divide a row) and one mixed plan
+ * (first third FP16, middle third W8, last third W4). Every format is loaded and run in a fresh child JVM
+ * ({@link DecodeChild}) with a small heap, so one format's memory or JIT state never colours another's;
+ * a child that loads nothing gives the JVM's own resident memory, subtracted to leave the model's. Speed
+ * is set beside the bandwidth bound: weight bytes read per decoded token (block linears and LM head as
+ * stored) over the machine's measured read bandwidth.
  */
 public final class DecodeBench {
+    /**
+     * The child's heap. Decoding leaves much short-lived garbage (per-token activations and logits, more
+     * before the JIT has compiled the kernels); with the default young generation, sized from the machine's
+     * RAM, it kept 200 MB resident beside stories260K's 1 MB. 32 MB keeps the figure about the model, at
+     * the cost of more young collections (1-5 ms each here).
+     */
+    private static final List<String> CHILD_HEAP = List.of("-Xmx1g", "-Xmn32m");
+    private static final long CHILD_TIMEOUT_MINUTES = 15;
+
     private DecodeBench() {}
 
-    /** One configuration's figures. */
-    public record Figure(String format, double weightMB, double decodeTokensPerS, double prefillTokensPerS,
-                         double boundTokensPerS) {}
+    /** A way of storing the block linears. */
+    public enum Format {
+        FP32("fp32", 32), FP16("fp16", 16), W8("w8", 8), W4("w4-g128", 4), MIXED("mixed 16/8/4", 0);
 
-    /** Runs every configuration on {@code model} (restored afterwards). */
-    public static List<Figure> measure(CausalLM model, double bandwidthGBs, int decodeTokens, int prefillTokens, int reps) {
-        List<Figure> out = new ArrayList<>();
-        for (var e : configs(model).entrySet()) {
-            ModelQuantizer.Undo undo = ModelQuantizer.apply(model, e.getValue());
+        private final String label;
+        private final int bits;
+
+        Format(String label, int bits) {
+            this.label = label;
+            this.bits = bits;
+        }
+
+        public String label() { return label; }
+
+        /** The plan saved for this format; null for FP32, which is the original file. */
+        BitPlan plan(TransformerModel model) {
+            if (this == FP32) return null;
+            Map<String, QuantSpec> units = new LinkedHashMap<>();
+            int n = model.blocks().size();
+            for (Block b : model.blocks()) {
+                int w = this == MIXED ? new int[] {16, 8, 4}[3 * b.index() / n] : bits;
+                for (Linear l : b.linears()) {
+                    units.put(l.name(), w == 4 ? QuantSpec.of(4, l.in() % 128 == 0 ? 128 : 0) : QuantSpec.of(w, 0));
+                }
+            }
+            return new BitPlan(units, "bench " + label);
+        }
+    }
+
+    /** Tokens decoded and prefilled per timed run, timed runs per figure (median), kernel threads. */
+    public record Settings(int decodeTokens, int prefillTokens, int reps, int threads) {}
+
+    /** What a child prints: its figures for one checkpoint. */
+    public record Measurement(long weightBytes, int decodeTokens, int prefillTokens, double decodeTokensPerS,
+                              double prefillTokensPerS, ResidentMemory afterLoad, ResidentMemory afterDecode) {}
+
+    /**
+     * One format's figures.
+     *
+     * @param checkpointMB size on disk of what was loaded
+     * @param weightMB     bytes every decoded token reads: block linears and LM head as stored
+     * @param modelOnly    resident memory after decoding less the baseline child's
+     */
+    public record Figure(String format, double checkpointMB, double weightMB, ResidentMemory modelOnly,
+                         double decodeTokensPerS, double speedupVsFp32, double boundTokensPerS,
+                         double decodeOverBound, double prefillTokensPerS, ResidentMemory afterLoad,
+                         ResidentMemory afterDecode) {}
+
+    /**
+     * Every format of one model.
+     *
+     * @param baseline a child JVM's resident memory when it loads nothing
+     * @param note     why resident memory is missing, or null
+     */
+    public record ModelFigures(String model, double bandwidthGBs, int decodeTokens, int prefillTokens, int reps,
+                               ResidentMemory baseline, String note, List<Figure> formats) {
+
+        /** A human table, one row per format. */
+        public String table() {
+            StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
+                    "%s: decode %d tokens, prefill %d, median of %d; baseline JVM RSS %s MB%s%n", model, decodeTokens,
+                    prefillTokens, reps, mb(baseline.rssMB()), note == null ? "" : " (" + note + ")"));
+            s.append(String.format("  %-13s %9s %9s %12s %7s %11s %12s %13s%n", "format", "weight MB", "RSS MB",
+                    "decode tok/s", "x fp32", "bound tok/s", "decode/bound", "prefill tok/s"));
+            for (Figure f : formats) {
+                s.append(String.format(Locale.ROOT, "  %-13s %9.1f %9s %12.1f %7.2f %11.1f %12.2f %13.1f%n", f.format(),
+                        f.weightMB(), mb(f.modelOnly().rssMB()), f.decodeTokensPerS(), f.speedupVsFp32(),
+                        f.boundTokensPerS(), f.decodeOverBound(), f.prefillTokensPerS()));
+            }
+            return s.toString();
+        }
+
+        private static String mb(Double v) { return v == null ? "n/a" : String.format(Locale.ROOT, "%.1f", v); }
+    }
+
+    /**
+     * Saves {@code source} (a model file or directory {@link Models#load} reads) in each of {@code formats}
+     * and measures each in a child JVM. The saved checkpoints live in a temporary directory that is deleted
+     * before returning, also on failure.
+     *
+     * @param formats FP32 first: the others' speedups are relative to it
+     */
+    public static ModelFigures measure(String name, Path source, List<Format> formats, double bandwidthGBs, Settings settings) {
+        if (formats.isEmpty() || formats.getFirst() != Format.FP32) {
+            throw new IllegalArgumentException("formats must start with fp32, the reference; got " + formats);
+        }
+        LoadedModel loaded = Models.load(source.toString());
+        Path work;
+        try {
+            work = Files.createTempDirectory("cptquant-bench");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a temporary directory (" + e.getMessage() + ")", e);
+        }
+        try {
+            ResidentMemory baseline = child("baseline", List.of("--baseline"), work, ResidentMemory.class);
+            List<Figure> figures = new ArrayList<>();
+            Measurement first = null;
+            for (Format f : formats) {
+                Path checkpoint = f == Format.FP32 ? source : save(name, loaded, f, work);
+                System.err.println(name + ": measuring " + f.label() + " in a child JVM ...");
+                Measurement m = child(f.label(), List.of(checkpoint.toString(), Integer.toString(settings.threads()),
+                        Integer.toString(settings.decodeTokens()), Integer.toString(settings.prefillTokens()),
+                        Integer.toString(settings.reps())), work, Measurement.class);
+                if (first == null) first = m;
+                double bound = bandwidthGBs * 1e9 / m.weightBytes();
+                figures.add(new Figure(f.label(), sizeOf(checkpoint) / 1e6, m.weightBytes() / 1e6,
+                        m.afterDecode().minus(baseline), m.decodeTokensPerS(), m.decodeTokensPerS() / first.decodeTokensPerS(),
+                        bound, m.decodeTokensPerS() / bound, m.prefillTokensPerS(), m.afterLoad(), m.afterDecode()));
+                if (f != Format.FP32) AtomicFiles.deleteTree(checkpoint); // a model's formats need not share the disk
+            }
+            return new ModelFigures(name, bandwidthGBs, first.decodeTokens(), first.prefillTokens(), settings.reps(), baseline,
+                    baseline.rssMB() == null ? "resident memory needs Linux's /proc/self/status" : null, figures);
+        } catch (IOException e) {
+            throw new UncheckedIOException(name + ": " + e.getMessage(), e);
+        } finally {
             try {
-                double bytes = weightBytesPerToken(model);
-                double decodeMs = Timing.medianMillis(1, reps, () -> greedy(model, 2, decodeTokens));
-                int[] prompt = new SplittableRandom(1).ints(prefillTokens, 3, model.vocabSize()).toArray();
-                double prefillMs = Timing.medianMillis(1, reps, () -> model.logits(prompt));
-                out.add(new Figure(e.getKey(), bytes / 1e6, decodeTokens / (decodeMs / 1e3),
-                        prefillTokens / (prefillMs / 1e3), bandwidthGBs * 1e9 / bytes));
-            } finally {
-                undo.restore();
+                AtomicFiles.deleteTree(work);
+            } catch (IOException e) {
+                System.err.println("cptquant: could not delete " + work + " (" + e.getMessage() + ")");
             }
         }
-        return out;
     }
 
-    private static Map<String, Map<String, QuantSpec>> configs(CausalLM model) {
-        Map<String, Map<String, QuantSpec>> c = new LinkedHashMap<>();
-        c.put("fp32", Map.of());
-        c.put("fp16", uniform(model, QuantSpec.of(16, 0)));
-        c.put("w8", uniform(model, QuantSpec.of(8, 0)));
-        c.put("w4-g128", uniform(model, QuantSpec.of(4, 128)));
-        Map<String, QuantSpec> mixed = new LinkedHashMap<>();
-        int n = model.blocks().size();
-        for (Block b : model.blocks()) {
-            int third = 3 * b.index() / n;
-            for (var l : b.linears()) {
-                mixed.put(l.name(), third == 0 ? QuantSpec.of(16, 0) : third == 1 ? QuantSpec.of(8, 0) : int4(l.in()));
+    /** Writes {@code format} of the loaded model as {@code quantize --out} would, into a new folder of {@code work}. */
+    private static Path save(String name, LoadedModel loaded, Format format, Path work) {
+        System.err.println(name + ": saving " + format.label() + " ...");
+        BitPlan plan = format.plan(loaded.model());
+        Path dir = work.resolve(format.name().toLowerCase(Locale.ROOT));
+        ModelQuantizer.Undo undo = ModelQuantizer.apply(loaded.model(), plan.units());
+        try {
+            QuantizedCheckpoint.write(loaded, plan, dir);
+        } finally {
+            undo.restore();
+        }
+        return dir;
+    }
+
+    /**
+     * Runs {@link DecodeChild} with {@code args} in a fresh JVM: this one's java binary and flags, the
+     * child heap, this classpath. Its stdout and stderr go to files in {@code work}, so neither pipe can fill and
+     * stall it. Returns its JSON line read as {@code type}; a failed child is an IOException naming
+     * {@code what} with the end of the child's stderr.
+     */
+    static <T> T child(String what, List<String> args, Path work, Class<T> type) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            // The heap is set below; a debugger or agent of this JVM must not be attached twice.
+            if (!a.startsWith("-Xm") && !a.startsWith("-agentlib") && !a.startsWith("-javaagent")) {
+                cmd.add(a);
             }
         }
-        c.put("mixed 16/8/4", mixed);
-        return c;
-    }
-
-    /** Every block linear at {@code spec}; 4-bit groups of 128 fall back to per channel where 128 does not divide. */
-    private static Map<String, QuantSpec> uniform(CausalLM model, QuantSpec spec) {
-        Map<String, QuantSpec> m = new LinkedHashMap<>();
-        for (Block b : model.blocks()) {
-            for (var l : b.linears()) m.put(l.name(), spec.bits() == 4 ? int4(l.in()) : spec);
+        cmd.addAll(CHILD_HEAP);
+        cmd.addAll(List.of("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), DecodeChild.class.getName()));
+        cmd.addAll(args);
+        Path out = work.resolve("child.out"), err = work.resolve("child.err");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try {
+            if (!p.waitFor(CHILD_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
+                p.destroyForcibly().waitFor();
+                throw new IOException(what + ": child JVM did not finish in " + CHILD_TIMEOUT_MINUTES + " minutes");
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException(what + ": interrupted while the child JVM ran");
         }
-        return m;
+        List<String> lines = Files.readAllLines(out).stream().filter(l -> !l.isBlank()).toList();
+        if (p.exitValue() != 0 || lines.isEmpty()) {
+            // The JVM's own warnings (incubator modules) are never the cause; the child's error is its last line.
+            List<String> errors = Files.readAllLines(err).stream().filter(l -> !l.isBlank() && !l.startsWith("WARNING: ")).toList();
+            String tail = String.join(" | ", errors.subList(Math.max(0, errors.size() - 3), errors.size()));
+            throw new IOException(what + ": child JVM exited with status " + p.exitValue() + ": "
+                    + (tail.isEmpty() ? "(nothing on stderr)" : tail));
+        }
+        return JsonOut.MAPPER.readValue(lines.getLast(), type);
     }
 
-    private static QuantSpec int4(int in) { return QuantSpec.of(4, in % 128 == 0 ? 128 : 0); }
-
-    /** Block linears as stored plus the FP32 LM head (vocab x hidden). */
-    static double weightBytesPerToken(CausalLM model) {
-        double bytes = 4.0 * model.vocabSize() * model.hiddenSize();
-        for (Block b : model.blocks()) for (var l : b.linears()) bytes += l.weight().storageBytes();
-        return bytes;
+    /** Bytes of a file, or of every file under a directory. */
+    private static long sizeOf(Path p) throws IOException {
+        try (Stream<Path> s = Files.walk(p)) {
+            long n = 0;
+            for (Path f : s.filter(Files::isRegularFile).toList()) n += Files.size(f);
+            return n;
+        }
     }
 
     /** Greedy decoding of {@code tokens} tokens after {@code first} in a fresh session (results unused). */
@@ -101,7 +259,8 @@ public final class DecodeBench {
     /**
      * Writes a checkpoint with facebook/opt-125m's shapes (12 layers, hidden 768, FFN 3072, vocabulary
      * 50272, 2048 positions) and seeded random FP32 weights into {@code dir}: speed does not depend on the
-     * values, and no real OPT weights are reachable here.
+     * values, and no real OPT weights are reachable here. MiniLM's tokenizer.json stands in for OPT's, which
+     * is not reachable either: loading wants one, and the benchmark never tokenizes text.
      */
     public static void writeOpt125mShaped(Path dir) {
         int h = 768, f = 3072, layers = 12, vocab = 50272, positions = 2048;
@@ -126,6 +285,7 @@ public final class DecodeBench {
                     {"model_type": "opt", "hidden_size": 768, "num_attention_heads": 12, "num_hidden_layers": 12,
                      "ffn_dim": 3072, "vocab_size": 50272, "max_position_embeddings": 2048, "word_embed_proj_dim": 768,
                      "do_layer_norm_before": true, "activation_function": "relu"}""");
+            Files.write(dir.resolve("tokenizer.json"), HfTokenizer.minilm().json());
         } catch (IOException e) {
             throw new UncheckedIOException(dir + ": " + e.getMessage(), e);
         }
@@ -139,7 +299,7 @@ public final class DecodeBench {
 
     private static void ones(SafetensorsWriter w, String name, int n) {
         float[] g = new float[n];
-        java.util.Arrays.fill(g, 1f);
+        Arrays.fill(g, 1f);
         w.addFloats(name + ".weight", DType.F32, new long[] {n}, g);
         w.addFloats(name + ".bias", DType.F32, new long[] {n}, new float[n]);
     }

@@ -4,15 +4,17 @@ import cptquant.bench.DecodeBench;
 import cptquant.bench.KernelBench;
 import cptquant.bench.OrtEncoder;
 import cptquant.bench.Timing;
+import cptquant.io.AtomicFiles;
 import cptquant.io.DataPaths;
 import cptquant.kernel.Parallel;
 import cptquant.model.BertModel;
 import cptquant.model.CausalLM;
 import cptquant.model.LlamaModel;
-import cptquant.model.OptModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,7 +57,7 @@ final class BenchCommand implements Callable<Integer> {
         String rel = "models/stories260K/stories260K.bin";
         CausalLM stories = DataPaths.has(rel) ? LlamaModel.load(DataPaths.resolve(rel)).model() : null;
         out.put("decode", decode(stories, DataPaths.resolve(rel)));
-        if (formats) out.put("formats", formats(stories, bandwidth));
+        if (formats) out.put("formats", formats(DataPaths.resolve(rel), bandwidth));
 
         System.out.println(table(out));
         if (json != null) cptquant.io.JsonOut.write(json, out);
@@ -101,23 +103,28 @@ final class BenchCommand implements Callable<Integer> {
         return r;
     }
 
-    /** Decode and prefill per storage format: stories260K (when present) and a random OPT-125M-shaped model. */
-    private Map<String, Object> formats(CausalLM stories, double bandwidth) throws java.io.IOException {
+    /**
+     * Decode, prefill and resident memory per storage format, each saved and measured in a child JVM:
+     * stories260K (when present) and a random OPT-125M-shaped model, written to a temporary directory.
+     */
+    private Map<String, Object> formats(Path stories, double bandwidth) throws IOException {
         Map<String, Object> r = new LinkedHashMap<>();
-        if (stories != null) {
-            System.err.println("stories260K per format ...");
-            r.put("stories260K", DecodeBench.measure(stories, bandwidth, 256, 256, reps));
+        List<DecodeBench.Format> all = List.of(DecodeBench.Format.values());
+        if (Files.exists(stories)) {
+            r.put("stories260K", DecodeBench.measure("stories260K", stories, all, bandwidth,
+                    new DecodeBench.Settings(256, 256, reps, Parallel.threads())));
+        } else {
+            System.err.println("stories260K per format: skipped, " + stories + " not found");
+            r.put("stories260K", Map.of("skipped", stories + " not found"));
         }
-        Path dir = java.nio.file.Files.createTempDirectory("cptquant-opt125m-shape");
+        Path dir = Files.createTempDirectory("cptquant-opt125m-shape");
         try {
-            System.err.println("OPT-125M-shaped model (seeded random weights) per format ...");
+            System.err.println("OPT-125M-shaped model (seeded random weights): writing FP32 ...");
             DecodeBench.writeOpt125mShaped(dir);
-            r.put("opt125m_shape", DecodeBench.measure(OptModel.load(dir), bandwidth, 32, 256, Math.min(reps, 3)));
+            r.put("opt125m_shape", DecodeBench.measure("opt125m_shape", dir, all, bandwidth,
+                    new DecodeBench.Settings(32, 256, Math.min(reps, 3), Parallel.threads())));
         } finally {
-            try (var files = java.nio.file.Files.list(dir)) {
-                for (Path f : files.toList()) java.nio.file.Files.deleteIfExists(f);
-            }
-            java.nio.file.Files.deleteIfExists(dir);
+            AtomicFiles.deleteTree(dir);
         }
         return r;
     }
@@ -134,15 +141,7 @@ final class BenchCommand implements Callable<Integer> {
         for (var e : m.entrySet()) {
             String key = prefix + e.getKey();
             if (e.getValue() instanceof Map<?, ?> sub) flatten(key + ".", (Map<String, Object>) sub, s);
-            else if (e.getValue() instanceof List<?> rows) {
-                s.append(String.format("%s%n  %-14s %10s %12s %12s %12s%n", key, "format", "weight MB", "decode tok/s",
-                        "prefill tok/s", "bound tok/s"));
-                for (Object o : rows) {
-                    DecodeBench.Figure f = (DecodeBench.Figure) o;
-                    s.append(String.format(java.util.Locale.ROOT, "  %-14s %10.1f %12.1f %12.1f %12.1f%n", f.format(),
-                            f.weightMB(), f.decodeTokensPerS(), f.prefillTokensPerS(), f.boundTokensPerS()));
-                }
-            }
+            else if (e.getValue() instanceof DecodeBench.ModelFigures figures) s.append(figures.table());
             else if (e.getValue() instanceof Double d) s.append(String.format(java.util.Locale.ROOT, "%-36s %10.2f%n", key, d));
             else s.append(String.format("%-36s %10s%n", key, e.getValue()));
         }

@@ -10,8 +10,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
-/** Writes files so that readers never see half of one: a temporary file beside the target, then a rename. */
+/**
+ * Writes files so that readers never see half of one: a temporary file beside the target, then a rename.
+ * Also removes the temporary directory trees that such writes and the benchmarks build.
+ */
 public final class AtomicFiles {
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -56,5 +61,13 @@ public final class AtomicFiles {
     /** Writes all remaining bytes of {@code buf} (a channel write may take only part of them). */
     public static void writeFully(FileChannel out, ByteBuffer buf) throws IOException {
         while (buf.hasRemaining()) out.write(buf);
+    }
+
+    /** Deletes {@code root} and everything under it; nothing when it does not exist. */
+    public static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) return;
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
     }
 }

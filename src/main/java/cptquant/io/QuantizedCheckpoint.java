@@ -32,7 +32,6 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -126,9 +125,9 @@ public final class QuantizedCheckpoint {
                 Path old = Files.exists(target) ? tmp.resolveSibling(tmp.getFileName() + ".old") : null;
                 if (old != null) Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-                if (old != null) deleteTree(old);
+                if (old != null) AtomicFiles.deleteTree(old);
             } finally {
-                if (Files.exists(tmp)) deleteTree(tmp);
+                AtomicFiles.deleteTree(tmp);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(dir + ": cannot write (" + e.getMessage() + ")", e);
@@ -646,12 +645,6 @@ public final class QuantizedCheckpoint {
             throw new ModelFormatException(file, "cannot read (" + e.getMessage() + ")", e);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required of every JDK", e);
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
         }
     }
 }

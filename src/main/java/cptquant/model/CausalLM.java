@@ -1,11 +1,16 @@
 package cptquant.model;
 
+import cptquant.tensor.Weight;
+
 /** A decoder-only language model: token ids in, next-token logits out. */
 public interface CausalLM extends TransformerModel {
     int vocabSize();
 
     /** Longest sequence the position embeddings support. */
     int maxPositions();
+
+    /** The LM head as stored (the token embedding when tied): every decoded token reads all of it. */
+    Weight lmHead();
 
     /**
      * Logits for every position of one sequence: a (tokens.length x vocabSize) row-major array where row t

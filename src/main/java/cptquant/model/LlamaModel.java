@@ -161,6 +161,8 @@ public final class LlamaModel implements CausalLM {
 
     @Override public int maxPositions() { return config.seqLen(); }
 
+    @Override public DenseWeight lmHead() { return classifier; }
+
     @Override
     public Map<String, float[]> otherParameters() {
         Map<String, float[]> m = new LinkedHashMap<>();

@@ -199,6 +199,8 @@ public final class OptModel implements CausalLM {
 
     @Override public int maxPositions() { return config.maxPositions(); }
 
+    @Override public DenseWeight lmHead() { return lmHead; }
+
     /**
      * Embeddings, positions, projections, LayerNorm parameters and an untied LM head, copied to fresh
      * arrays. Block linear biases are left out: they belong to their {@link Linear}.

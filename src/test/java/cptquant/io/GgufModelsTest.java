@@ -18,6 +18,7 @@ import cptquant.model.Models;
 import cptquant.model.TransformerModel;
 import cptquant.quant.GgmlType;
 import cptquant.tensor.Linear;
+import cptquant.tensor.Weight;
 import cptquant.tokenize.HfTokenizer;
 import cptquant.tokenize.Llama2cTokenizer;
 import java.nio.file.Files;
@@ -236,6 +237,7 @@ class GgufModelsTest {
             @Override public Map<String, float[]> otherParameters() { return Map.of(); }
             @Override public int vocabSize() { return 4; }
             @Override public int maxPositions() { return 8; }
+            @Override public Weight lmHead() { throw new UnsupportedOperationException(); }
             @Override public float[] logits(int[] tokens, BlockObserver observer) { throw new UnsupportedOperationException(); }
         };
         var e = assertThrows(IllegalArgumentException.class,

@@ -14,14 +14,14 @@ import java.util.Map;
 import java.util.Random;
 
 /** Seeded random OPT checkpoints written as real Hugging Face directories (config.json + safetensors). */
-final class OptCheckpoints {
+public final class OptCheckpoints {
     private OptCheckpoints() {}
 
     /** Architecture and storage choices of a generated checkpoint. */
-    record Spec(int vocab, int hidden, int layers, int heads, int ffn, int maxPos, int proj, boolean pre,
+    public record Spec(int vocab, int hidden, int layers, int heads, int ffn, int maxPos, int proj, boolean pre,
                 boolean bias, boolean affine, String activation, DType dtype, boolean modelPrefix, int shards) {
 
-        static Spec small() {
+        public static Spec small() {
             return new Spec(37, 16, 2, 4, 24, 20, 16, true, true, true, "relu", DType.F32, true, 1);
         }
 
@@ -54,7 +54,7 @@ final class OptCheckpoints {
      * Random weights by canonical name ("decoder.layers.0.fc1.weight", without the "model." prefix) with
      * their shapes, already rounded to the spec's storage dtype so a reference sees the stored values.
      */
-    record Weights(Map<String, float[]> values, Map<String, long[]> shapes) {
+    public record Weights(Map<String, float[]> values, Map<String, long[]> shapes) {
         float[] get(String name) {
             float[] v = values.get(name);
             if (v == null) throw new IllegalArgumentException("no weight " + name);
@@ -62,7 +62,7 @@ final class OptCheckpoints {
         }
     }
 
-    static Weights generate(Spec s, long seed) {
+    public static Weights generate(Spec s, long seed) {
         Random r = new Random(seed);
         Weights w = new Weights(new LinkedHashMap<>(), new LinkedHashMap<>());
         int h = s.hidden();
@@ -115,7 +115,7 @@ final class OptCheckpoints {
     }
 
     /** Writes config.json and the weights (single file or an index plus shards) into {@code dir}. */
-    static void write(Path dir, Spec s, Weights w) throws IOException {
+    public static void write(Path dir, Spec s, Weights w) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(HfCheckpoint.CONFIG), s.configJson("opt"));
         String prefix = s.modelPrefix() ? "model." : "";

@@ -21,6 +21,8 @@ class OptSessionTest {
         OptCheckpoints.Spec s = OptCheckpoints.Spec.small();
         return Stream.of(
                 Arguments.of("pre-LN", s),
+                Arguments.of("pre-LN, the KV cache growing three times and then capped",
+                        s.sized(s.vocab(), s.hidden(), s.layers(), s.heads(), s.ffn(), 4 * KvCache.INITIAL_POSITIONS + 6)),
                 Arguments.of("post-LN with project_in/out, F16", s.postLn().projected(8).stored(DType.F16)),
                 Arguments.of("pre-LN with projections, no biases, no LN affine, silu", s.projected(12).plain("silu")));
     }
