@@ -78,7 +78,10 @@ public final class Gemm {
         matmulTransB(a, m, k, b, FloatFormat.F32, n, c);
     }
 
-    /** As {@link #matmulTransB(float[], int, int, MemorySegment, FloatFormat, int, float[])} with b a heap n x k array. */
+    /**
+     * As {@link #matmulTransB(float[], int, int, MemorySegment, FloatFormat, int, float[])} with b a heap n x k
+     * array.
+     */
     public static void matmulTransB(float[] a, int m, int k, float[] b, int n, float[] c) {
         matmulTransB(a, m, k, MemorySegment.ofArray(b), FloatFormat.F32, n, c);
     }

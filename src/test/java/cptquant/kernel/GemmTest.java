@@ -12,7 +12,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The fast GEMM and GEMV paths against the double-precision definition, on edge and odd shapes and all weight formats. */
+/** The fast GEMM and GEMV paths against the double-precision definition: edge and odd shapes, every weight format. */
 class GemmTest {
 
     static float[] random(int n, long seed) {
