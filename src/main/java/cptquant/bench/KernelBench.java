@@ -1,5 +1,6 @@
 package cptquant.bench;
 
+import cptquant.kernel.FloatFormat;
 import cptquant.kernel.Gemm;
 import cptquant.kernel.Parallel;
 import java.lang.foreign.Arena;
@@ -13,7 +14,10 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Throughput of the FP32 GEMM and of streaming memory reads: the two ceilings model speed sits under. */
+/**
+ * Throughput of the FP32 GEMM, of the decode GEMV per weight format, and of streaming memory reads: the
+ * ceilings model speed sits under.
+ */
 public final class KernelBench {
     private KernelBench() {}
 
@@ -57,6 +61,34 @@ public final class KernelBench {
                 .getProcessCpuTime();
     }
 
+    /**
+     * Weight bytes per second (GB/s) the one-row GEMV streams over a random n x k weight stored in
+     * {@code format}, median of {@code reps}: 16-bit weights hold half the bytes, so at the same rate they
+     * decode twice as fast.
+     */
+    public static double gemvGBs(FloatFormat format, int k, int n, int reps) {
+        Random r = new Random(1);
+        float[] a = new float[k];
+        for (int i = 0; i < k; i++) a[i] = r.nextFloat() - 0.5f;
+        float[] c = new float[n];
+        try (Arena arena = Arena.ofShared()) {
+            long count = (long) n * k;
+            MemorySegment w = arena.allocate(count * format.bytes(), 64);
+            for (long i = 0; i < count; i++) {
+                float v = (r.nextFloat() - 0.5f) / 16;
+                switch (format) {
+                    case F32 -> w.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
+                    case F16 -> w.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Float.floatToFloat16(v));
+                    case BF16 -> w.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i,
+                            (short) (Float.floatToRawIntBits(v) >>> 16));
+                }
+            }
+            double ms = Timing.medianMillis(Math.max(5, reps / 2), reps,
+                    () -> Gemm.matmulTransB(a, 1, k, w, format, n, c));
+            return w.byteSize() / (ms * 1e6);
+        }
+    }
+
     /** Read bandwidth in GB/s: a 1 GiB off-heap buffer summed with vector loads on all kernel threads. */
     public static double memoryBandwidthGBs() {
         long bytes = 1L << 30;
@@ -83,7 +115,10 @@ public final class KernelBench {
         }
     }
 
-    /** Prints GEMM GFLOPS at a BERT-base FFN shape and a decode shape, and the read bandwidth. */
+    /**
+     * Prints GEMM GFLOPS at a BERT-base FFN shape and decode shapes, the LM-head GEMV's GB/s per weight
+     * format, and the read bandwidth.
+     */
     public static void main(String[] args) {
         System.out.printf("threads %d, vector %d floats%n", Parallel.threads(), F.length());
         int[][] shapes = {{2048, 768, 3072}, {512, 768, 768}, {1, 768, 3072}, {4, 4096, 4096}};
@@ -93,6 +128,9 @@ public final class KernelBench {
             Rate rate = gemmRate(m, k, n, reps[s]);
             System.out.printf("%s %dx%dx%d: %.1f GFLOPS wall, %.1f GFLOPS per CPU-second%n",
                     m < 8 ? "gemv" : "gemm", m, k, n, rate.wallGflops(), rate.gflopsPerCpuSecond());
+        }
+        for (FloatFormat format : FloatFormat.values()) { // the OPT-125M LM head
+            System.out.printf("gemv 1x768x50272 %-4s: %.1f GB/s of weights%n", format, gemvGBs(format, 768, 50272, 21));
         }
         System.out.printf("memory read:        %.1f GB/s%n", memoryBandwidthGBs());
     }

@@ -30,7 +30,6 @@ public final class Safetensors {
     static final long MAX_HEADER_BYTES = 100_000_000L;
     static final String METADATA_KEY = "__metadata__";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong I64_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** One stored tensor: little-endian, row-major bytes in {@code data}, read from {@code file}. */
@@ -83,13 +82,8 @@ public final class Safetensors {
             if (n > Integer.MAX_VALUE - 8) {
                 throw new ModelFormatException(file, "tensor " + name + " has " + n + " elements, too many for one array");
             }
-            if (dtype == DType.F32) {
-                return data.toArray(F32_LE);
-            }
-            // A view with no copy: element() knows the F16/BF16 decoding.
-            DenseWeight view = new DenseWeight(dtype, 1, (int) n, data);
             float[] out = new float[(int) n];
-            for (int i = 0; i < out.length; i++) out[i] = view.element(i);
+            new DenseWeight(dtype, 1, (int) n, data).row(0, out, 0); // one row, no copy of the stored bytes
             return out;
         }
     }

@@ -1,7 +1,6 @@
 package cptquant.kernel;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -9,8 +8,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * c = a b^T for a row-major m x k activation and an n x k weight in the PyTorch Linear layout.
- * {@link GemmReference} is the plain oracle the tests compare against.
+ * c = a b^T for a row-major m x k activation and an n x k weight in the PyTorch Linear layout, the weight
+ * stored as F32, F16 or BF16 ({@link FloatFormat}). {@link GemmReference} is the plain oracle the tests
+ * compare against.
  *
  * <p><b>Many rows (m &ge; {@value #GEMV_MAX_ROWS}): register-blocked GEMM</b> (the BLIS scheme, less A
  * packing). B is transposed once into panels of {@code NR = 2} vectors of output columns, k-major,
@@ -40,7 +40,9 @@ import jdk.incubator.vector.VectorSpecies;
  * four while it is in registers (vectorised over k, two B rows at a time: 8 FMAs per 6 loads; a group
  * short of four repeats its last row rather than branching). K is blocked by {@value #GEMV_KB} so the
  * four A row pieces stay in L1; with whole rows (k = 4096: 64 KiB) they were re-read from L2 on every
- * B row and the path ran at half the speed.
+ * B row and the path ran at half the speed. 16-bit B is read as stored and widened to floats in
+ * registers, so it streams half the bytes of F32; the GEMM path widens it while packing. Neither keeps
+ * an FP32 copy of the weight.
  */
 public final class Gemm {
     private Gemm() {}
@@ -57,39 +59,46 @@ public final class Gemm {
     private static final int GEMV_CHUNK = 64;
     /** K block of the GEMV: four A rows of it (16 KiB) stay in L1 while B rows stream past. */
     private static final int GEMV_KB = 1024;
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     /**
-     * c[i][j] = sum_p a[i][p] * b[j][p]: a is m x k (row-major heap array), b is n x k F32 little-endian
-     * (row-major; the PyTorch Linear layout), c is m x n (overwritten).
+     * c[i][j] = sum_p a[i][p] * b[j][p]: a is m x k (row-major heap array), b is n x k in {@code format}
+     * (little-endian, row-major; the PyTorch Linear layout), c is m x n (overwritten).
      */
-    public static void matmulTransB(float[] a, int m, int k, MemorySegment b, int n, float[] c) {
+    public static void matmulTransB(float[] a, int m, int k, MemorySegment b, FloatFormat format, int n, float[] c) {
         if (m <= 0 || n <= 0) return;
         if (k == 0) {
             Arrays.fill(c, 0, m * n, 0f);
         } else if (m < GEMV_MAX_ROWS) {
-            gemv(a, m, k, b, n, c);
+            gemv(a, m, k, b, format, n, c);
         } else {
-            gemm(a, m, k, packB(b, n, k), n, c);
+            gemm(a, m, k, packB(b, format, n, k), n, c);
         }
     }
 
-    /** As {@link #matmulTransB(float[], int, int, MemorySegment, int, float[])} with b a heap n x k array. */
+    /** As {@link #matmulTransB(float[], int, int, MemorySegment, FloatFormat, int, float[])} with b F32. */
+    public static void matmulTransB(float[] a, int m, int k, MemorySegment b, int n, float[] c) {
+        matmulTransB(a, m, k, b, FloatFormat.F32, n, c);
+    }
+
+    /**
+     * As {@link #matmulTransB(float[], int, int, MemorySegment, FloatFormat, int, float[])} with b a heap n x k
+     * array.
+     */
     public static void matmulTransB(float[] a, int m, int k, float[] b, int n, float[] c) {
-        matmulTransB(a, m, k, MemorySegment.ofArray(b), n, c);
+        matmulTransB(a, m, k, MemorySegment.ofArray(b), FloatFormat.F32, n, c);
     }
 
     // ---- GEMM path -------------------------------------------------------------------------------
 
     /** B as panels of NR columns: bp[(panel * k + p) * NR + jj] = b[panel * NR + jj][p], zero past n. */
-    private static float[] packB(MemorySegment b, int n, int k) {
+    private static float[] packB(MemorySegment b, FloatFormat format, int n, int k) {
         int panels = (n + NR - 1) / NR;
         float[] bp = new float[Math.multiplyExact(panels * NR, k)];
         Parallel.forRange(panels, panel -> {
             int base = panel * k * NR;
             for (int jj = 0; jj < NR && panel * NR + jj < n; jj++) {
                 long row = (long) (panel * NR + jj) * k;
-                for (int p = 0; p < k; p++) bp[base + p * NR + jj] = b.getAtIndex(F32, row + p);
+                for (int p = 0; p < k; p++) bp[base + p * NR + jj] = format.get(b, row + p);
             }
         });
         return bp;
@@ -192,53 +201,36 @@ public final class Gemm {
 
     // ---- GEMV path -------------------------------------------------------------------------------
 
-    private static void gemv(float[] a, int m, int k, MemorySegment b, int n, float[] c) {
+    private static void gemv(float[] a, int m, int k, MemorySegment b, FloatFormat format, int n, float[] c) {
         Parallel.forRange((n + GEMV_CHUNK - 1) / GEMV_CHUNK, chunk -> {
             int j0 = chunk * GEMV_CHUNK, j1 = Math.min(n, j0 + GEMV_CHUNK);
+            int[] rows = new int[4];
+            float[] sums = new float[8];
             for (int p0 = 0; p0 < k; p0 += GEMV_KB) {
                 int p1 = Math.min(k, p0 + GEMV_KB);
                 for (int i = 0; i < m; i += 4) {
-                    for (int j = j0; j < j1; j += 2) dot4x2(a, m, k, i, b, j, n, p0, p1, c);
+                    for (int t = 0; t < 4; t++) rows[t] = Math.min(i + t, m - 1) * k;
+                    for (int j = j0; j < j1; j += 2) dot4x2(a, m, i, rows, b, format, k, j, n, p0, p1, c, sums);
                 }
             }
         });
     }
 
     /**
-     * Over p in [p0, p1): c[i..i+3][j..j+1] (+)= a rows i..i+3 dotted with b rows j, j+1. Rows past m or n
-     * are clamped to the last one (computed, not stored), so every call runs the same 8-accumulator loop.
+     * Over p in [p0, p1): c[i..i+3][j..j+1] (+)= the a rows starting at rows[0..3] dotted with b rows j,
+     * j+1. Rows past m or n are clamped to the last one (computed, not stored), so every call runs the same
+     * 8-accumulator loop. r is scratch for the eight sums.
      */
-    private static void dot4x2(float[] a, int m, int k, int i, MemorySegment b, int j, int n, int p0, int p1,
-                               float[] c) {
-        int a0 = i * k, a1 = Math.min(i + 1, m - 1) * k, a2 = Math.min(i + 2, m - 1) * k;
-        int a3 = Math.min(i + 3, m - 1) * k;
+    private static void dot4x2(float[] a, int m, int i, int[] rows, MemorySegment b, FloatFormat format, int k,
+                               int j, int n, int p0, int p1, float[] c, float[] r) {
         long b0 = (long) j * k, b1 = (long) Math.min(j + 1, n - 1) * k;
-        FloatVector s00 = FloatVector.zero(F), s01 = s00, s10 = s00, s11 = s00;
-        FloatVector s20 = s00, s21 = s00, s30 = s00, s31 = s00;
-        int p = p0;
-        for (int bound = p0 + F.loopBound(p1 - p0); p < bound; p += L) {
-            FloatVector v0 = FloatVector.fromMemorySegment(F, b, (b0 + p) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector v1 = FloatVector.fromMemorySegment(F, b, (b1 + p) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x = FloatVector.fromArray(F, a, a0 + p);
-            s00 = x.fma(v0, s00);
-            s01 = x.fma(v1, s01);
-            x = FloatVector.fromArray(F, a, a1 + p);
-            s10 = x.fma(v0, s10);
-            s11 = x.fma(v1, s11);
-            x = FloatVector.fromArray(F, a, a2 + p);
-            s20 = x.fma(v0, s20);
-            s21 = x.fma(v1, s21);
-            x = FloatVector.fromArray(F, a, a3 + p);
-            s30 = x.fma(v0, s30);
-            s31 = x.fma(v1, s31);
-        }
-        float[] r = {s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD),
-            s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
-            s20.reduceLanes(VectorOperators.ADD), s21.reduceLanes(VectorOperators.ADD),
-            s30.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD)};
-        int[] rows = {a0, a1, a2, a3};
+        int p = switch (format) {
+            case F32 -> dot4x2F32(a, rows, b, b0, b1, p0, p1, r);
+            case F16 -> dot4x2F16(a, rows, b, b0, b1, p0, p1, r);
+            case BF16 -> dot4x2BF16(a, rows, b, b0, b1, p0, p1, r);
+        };
         for (; p < p1; p++) {
-            float w0 = b.getAtIndex(F32, b0 + p), w1 = b.getAtIndex(F32, b1 + p);
+            float w0 = format.get(b, b0 + p), w1 = format.get(b, b1 + p);
             for (int t = 0; t < 4; t++) {
                 r[2 * t] += a[rows[t] + p] * w0;
                 r[2 * t + 1] += a[rows[t] + p] * w1;
@@ -250,5 +242,100 @@ public final class Gemm {
                 c[o] = p0 == 0 ? r[2 * t + u] : c[o] + r[2 * t + u];
             }
         }
+    }
+
+    // The vector loop of dot4x2, one copy per format that differ only in how b is loaded: r[2t + u] = the a
+    // row at rows[t] dotted with the b row at b0 (u = 0) or b1 (u = 1) over the whole vectors of [p0, p1);
+    // returns where the scalar tail starts. Copies, because C2 compiles one body per method: a single loop
+    // branching on the format kept its vectors boxed once it had seen all three, and ran several times
+    // slower, F32 included. The F16 copy sits near C2's cap on IR nodes while inlining (each Vector API call
+    // costs hundreds of nodes while parsing): two conversions per step fit, four did not, and a call that
+    // does not fit is left out of line with its vectors boxed.
+
+    private static int dot4x2F32(float[] a, int[] rows, MemorySegment b, long b0, long b1, int p0, int p1,
+                                 float[] r) {
+        FloatVector s00 = FloatVector.zero(F), s01 = s00, s10 = s00, s11 = s00;
+        FloatVector s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+        int p = p0;
+        for (int bound = p0 + F.loopBound(p1 - p0); p < bound; p += L) {
+            FloatVector v0 = FloatVector.fromMemorySegment(F, b, (b0 + p) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector v1 = FloatVector.fromMemorySegment(F, b, (b1 + p) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x = FloatVector.fromArray(F, a, rows[0] + p);
+            s00 = x.fma(v0, s00);
+            s01 = x.fma(v1, s01);
+            x = FloatVector.fromArray(F, a, rows[1] + p);
+            s10 = x.fma(v0, s10);
+            s11 = x.fma(v1, s11);
+            x = FloatVector.fromArray(F, a, rows[2] + p);
+            s20 = x.fma(v0, s20);
+            s21 = x.fma(v1, s21);
+            x = FloatVector.fromArray(F, a, rows[3] + p);
+            s30 = x.fma(v0, s30);
+            s31 = x.fma(v1, s31);
+        }
+        sums(r, s00, s01, s10, s11, s20, s21, s30, s31);
+        return p;
+    }
+
+    private static int dot4x2F16(float[] a, int[] rows, MemorySegment b, long b0, long b1, int p0, int p1,
+                                 float[] r) {
+        FloatVector s00 = FloatVector.zero(F), s01 = s00, s10 = s00, s11 = s00;
+        FloatVector s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+        int p = p0;
+        for (int bound = p0 + F.loopBound(p1 - p0); p < bound; p += L) {
+            FloatVector v0 = FloatFormat.loadF16(b, b0 + p);
+            FloatVector v1 = FloatFormat.loadF16(b, b1 + p);
+            FloatVector x = FloatVector.fromArray(F, a, rows[0] + p);
+            s00 = x.fma(v0, s00);
+            s01 = x.fma(v1, s01);
+            x = FloatVector.fromArray(F, a, rows[1] + p);
+            s10 = x.fma(v0, s10);
+            s11 = x.fma(v1, s11);
+            x = FloatVector.fromArray(F, a, rows[2] + p);
+            s20 = x.fma(v0, s20);
+            s21 = x.fma(v1, s21);
+            x = FloatVector.fromArray(F, a, rows[3] + p);
+            s30 = x.fma(v0, s30);
+            s31 = x.fma(v1, s31);
+        }
+        sums(r, s00, s01, s10, s11, s20, s21, s30, s31);
+        return p;
+    }
+
+    private static int dot4x2BF16(float[] a, int[] rows, MemorySegment b, long b0, long b1, int p0, int p1,
+                                 float[] r) {
+        FloatVector s00 = FloatVector.zero(F), s01 = s00, s10 = s00, s11 = s00;
+        FloatVector s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+        int p = p0;
+        for (int bound = p0 + F.loopBound(p1 - p0); p < bound; p += L) {
+            FloatVector v0 = FloatFormat.loadBF16(b, b0 + p);
+            FloatVector v1 = FloatFormat.loadBF16(b, b1 + p);
+            FloatVector x = FloatVector.fromArray(F, a, rows[0] + p);
+            s00 = x.fma(v0, s00);
+            s01 = x.fma(v1, s01);
+            x = FloatVector.fromArray(F, a, rows[1] + p);
+            s10 = x.fma(v0, s10);
+            s11 = x.fma(v1, s11);
+            x = FloatVector.fromArray(F, a, rows[2] + p);
+            s20 = x.fma(v0, s20);
+            s21 = x.fma(v1, s21);
+            x = FloatVector.fromArray(F, a, rows[3] + p);
+            s30 = x.fma(v0, s30);
+            s31 = x.fma(v1, s31);
+        }
+        sums(r, s00, s01, s10, s11, s20, s21, s30, s31);
+        return p;
+    }
+
+    private static void sums(float[] r, FloatVector s00, FloatVector s01, FloatVector s10, FloatVector s11,
+                             FloatVector s20, FloatVector s21, FloatVector s30, FloatVector s31) {
+        r[0] = s00.reduceLanes(VectorOperators.ADD);
+        r[1] = s01.reduceLanes(VectorOperators.ADD);
+        r[2] = s10.reduceLanes(VectorOperators.ADD);
+        r[3] = s11.reduceLanes(VectorOperators.ADD);
+        r[4] = s20.reduceLanes(VectorOperators.ADD);
+        r[5] = s21.reduceLanes(VectorOperators.ADD);
+        r[6] = s30.reduceLanes(VectorOperators.ADD);
+        r[7] = s31.reduceLanes(VectorOperators.ADD);
     }
 }

@@ -11,9 +11,6 @@ import cptquant.tensor.DenseWeight;
 import cptquant.tensor.Linear;
 import cptquant.tensor.Weight;
 import cptquant.tokenize.Llama2cTokenizer;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -30,7 +27,6 @@ public final class LlamaModel implements CausalLM {
     /** llama2.c's RMSNorm epsilon and rotary base, fixed for the family (its header carries neither). */
     public static final float RMS_EPS = 1e-5f;
     public static final double ROPE_THETA = Rotary.DEFAULT_THETA;
-    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** One block's parameters; the linears are the ones quantization swaps weights in. */
     private record Layer(float[] attentionNorm, Linear wq, Linear wk, Linear wv, Linear wo,
@@ -201,12 +197,10 @@ public final class LlamaModel implements CausalLM {
     private float[] embed(int[] tokens) {
         int dim = config.dim();
         float[] x = new float[tokens.length * dim];
-        // F32 rows as stored, or converted once when the embedding is saved in 16 bits.
-        MemorySegment table = embedding.asF32();
         for (int t = 0; t < tokens.length; t++) {
             int id = tokens[t];
             if (id < 0 || id >= vocabSize()) throw new IllegalArgumentException("token id " + id + " outside vocabulary " + vocabSize());
-            MemorySegment.copy(table, F32_LE, (long) id * dim * Float.BYTES, x, t * dim, dim);
+            embedding.row(id, x, t * dim);
         }
         return x;
     }

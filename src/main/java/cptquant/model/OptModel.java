@@ -8,9 +8,6 @@ import cptquant.kernel.Attention;
 import cptquant.kernel.Ops;
 import cptquant.tensor.DenseWeight;
 import cptquant.tensor.Linear;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,7 +25,6 @@ import java.util.Map;
 public final class OptModel implements CausalLM {
     private static final float LN_EPS = 1e-5f; // PyTorch's nn.LayerNorm default, which OPT uses
     private static final int POSITION_OFFSET = 2; // OPT's learned positions reserve the first two rows
-    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** The config.json fields OPT uses, with Hugging Face's defaults. */
     public record Config(int vocabSize, int hiddenSize, int layers, int heads, int ffnDim, int maxPositions,
@@ -254,11 +250,9 @@ public final class OptModel implements CausalLM {
         int n = tokens.length, h = config.hiddenSize();
         float[] x = embed(tokens);
         if (projectIn != null) x = projectIn.forward(x, n);
-        MemorySegment pos = embedPositions.asF32();
-        for (int t = 0; t < n; t++) {
-            long row = (long) (startPos + t + POSITION_OFFSET) * h;
-            for (int j = 0; j < h; j++) x[t * h + j] += pos.getAtIndex(F32_LE, row + j);
-        }
+        float[] pos = new float[n * h];
+        for (int t = 0; t < n; t++) embedPositions.row(startPos + t + POSITION_OFFSET, pos, t * h);
+        Ops.addInPlace(x, pos, n * h);
         return x;
     }
 
@@ -274,14 +268,13 @@ public final class OptModel implements CausalLM {
     /** Token embedding rows, n x wordEmbedProjDim. */
     private float[] embed(int[] tokens) {
         int d = config.wordEmbedProjDim();
-        MemorySegment table = embedTokens.asF32();
         float[] x = new float[tokens.length * d];
         for (int t = 0; t < tokens.length; t++) {
             int id = tokens[t];
             if (id < 0 || id >= config.vocabSize()) {
                 throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + config.vocabSize());
             }
-            MemorySegment.copy(table, F32_LE, (long) id * d * Float.BYTES, x, t * d, d);
+            embedTokens.row(id, x, t * d);
         }
         return x;
     }

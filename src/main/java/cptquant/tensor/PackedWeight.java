@@ -92,9 +92,10 @@ public final class PackedWeight implements Weight {
         return zeros == null ? 1 << (bits - 1) : zeros.get(ValueLayout.JAVA_BYTE, (long) row * groups() + g) & 0xff;
     }
 
-    /** Dequantizes one row into dst[off, off+in): the plain reference every fast kernel is held against. */
-    public void dequantizeRow(int row, float[] dst, int off) {
-        PackedGemm.dequantizeRow(row, inFeatures, bits, groupSize, codes, scales, zeros, dst, off);
+    /** Dequantizes one row: the plain reference every fast kernel is held against. */
+    @Override
+    public void row(int r, float[] dst, int off) {
+        PackedGemm.dequantizeRow(r, inFeatures, bits, groupSize, codes, scales, zeros, dst, off);
     }
 
     @Override
@@ -105,7 +106,7 @@ public final class PackedWeight implements Weight {
     @Override
     public float[] toFloat() {
         float[] w = new float[Math.multiplyExact(outFeatures, inFeatures)];
-        for (int r = 0; r < outFeatures; r++) dequantizeRow(r, w, r * inFeatures);
+        for (int r = 0; r < outFeatures; r++) row(r, w, r * inFeatures);
         return w;
     }
 

@@ -18,6 +18,9 @@ public sealed interface Weight permits DenseWeight, PackedWeight {
      */
     void matmul(float[] x, int rows, float[] y);
 
+    /** Row r of W as FP32 (widened or dequantized) into dst[off, off + inFeatures()): an embedding lookup. */
+    void row(int r, float[] dst, int off);
+
     /** The weight as FP32, row-major out x in (dequantized where packed). A fresh array. */
     float[] toFloat();
 

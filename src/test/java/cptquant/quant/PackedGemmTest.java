@@ -26,7 +26,7 @@ class PackedGemmTest {
         float[] row = new float[in];
         double worst = 0;
         for (int o = 0; o < out; o++) {
-            p.dequantizeRow(o, row, 0);
+            p.row(o, row, 0);
             for (int r = 0; r < rows; r++) {
                 double ref = 0, scale = 0;
                 for (int i = 0; i < in; i++) {
