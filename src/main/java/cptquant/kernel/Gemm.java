@@ -208,6 +208,10 @@ public final class Gemm {
             float[] sums = new float[8];
             for (int p0 = 0; p0 < k; p0 += GEMV_KB) {
                 int p1 = Math.min(k, p0 + GEMV_KB);
+                if (m == 1) {
+                    for (int j = j0; j < j1; j += 2) dot1x2(a, b, format, k, j, n, p0, p1, c, sums);
+                    continue;
+                }
                 for (int i = 0; i < m; i += 4) {
                     for (int t = 0; t < 4; t++) rows[t] = Math.min(i + t, m - 1) * k;
                     for (int j = j0; j < j1; j += 2) dot4x2(a, m, i, rows, b, format, k, j, n, p0, p1, c, sums);
@@ -242,6 +246,68 @@ public final class Gemm {
                 c[o] = p0 == 0 ? r[2 * t + u] : c[o] + r[2 * t + u];
             }
         }
+    }
+
+    /**
+     * Decoding's single a row: over p in [p0, p1), c[j..j+1] (+)= a dotted with b rows j, j+1 (the last
+     * clamped, computed and not stored). dot4x2 would repeat the row four times: three quarters of its
+     * multiply-adds wasted, which made 16-bit weights compute-bound.
+     */
+    private static void dot1x2(float[] a, MemorySegment b, FloatFormat format, int k, int j, int n, int p0, int p1,
+                               float[] c, float[] r) {
+        long b0 = (long) j * k, b1 = (long) Math.min(j + 1, n - 1) * k;
+        int p = switch (format) {
+            case F32 -> dot1x2F32(a, b, b0, b1, p0, p1, r);
+            case F16 -> dot1x2F16(a, b, b0, b1, p0, p1, r);
+            case BF16 -> dot1x2BF16(a, b, b0, b1, p0, p1, r);
+        };
+        for (; p < p1; p++) {
+            r[0] += a[p] * format.get(b, b0 + p);
+            r[1] += a[p] * format.get(b, b1 + p);
+        }
+        c[j] = p0 == 0 ? r[0] : c[j] + r[0];
+        if (j + 1 < n) c[j + 1] = p0 == 0 ? r[1] : c[j + 1] + r[1];
+    }
+
+    // The vector loops of dot1x2, one per format for the reason given below for dot4x2's.
+
+    private static int dot1x2F32(float[] a, MemorySegment b, long b0, long b1, int p0, int p1, float[] r) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        int p = p0;
+        for (int bound = p0 + F.loopBound(p1 - p0); p < bound; p += L) {
+            FloatVector x = FloatVector.fromArray(F, a, p);
+            s0 = x.fma(FloatVector.fromMemorySegment(F, b, (b0 + p) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), s0);
+            s1 = x.fma(FloatVector.fromMemorySegment(F, b, (b1 + p) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), s1);
+        }
+        r[0] = s0.reduceLanes(VectorOperators.ADD);
+        r[1] = s1.reduceLanes(VectorOperators.ADD);
+        return p;
+    }
+
+    private static int dot1x2F16(float[] a, MemorySegment b, long b0, long b1, int p0, int p1, float[] r) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        int p = p0;
+        for (int bound = p0 + F.loopBound(p1 - p0); p < bound; p += L) {
+            FloatVector x = FloatVector.fromArray(F, a, p);
+            s0 = x.fma(FloatFormat.loadF16(b, b0 + p), s0);
+            s1 = x.fma(FloatFormat.loadF16(b, b1 + p), s1);
+        }
+        r[0] = s0.reduceLanes(VectorOperators.ADD);
+        r[1] = s1.reduceLanes(VectorOperators.ADD);
+        return p;
+    }
+
+    private static int dot1x2BF16(float[] a, MemorySegment b, long b0, long b1, int p0, int p1, float[] r) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        int p = p0;
+        for (int bound = p0 + F.loopBound(p1 - p0); p < bound; p += L) {
+            FloatVector x = FloatVector.fromArray(F, a, p);
+            s0 = x.fma(FloatFormat.loadBF16(b, b0 + p), s0);
+            s1 = x.fma(FloatFormat.loadBF16(b, b1 + p), s1);
+        }
+        r[0] = s0.reduceLanes(VectorOperators.ADD);
+        r[1] = s1.reduceLanes(VectorOperators.ADD);
+        return p;
     }
 
     // The vector loop of dot4x2, one copy per format that differ only in how b is loaded: r[2t + u] = the a
