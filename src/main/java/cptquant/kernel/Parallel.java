@@ -109,7 +109,7 @@ public final class Parallel {
     /** threads - 1 daemon workers that spin, then park, waiting for the next job. */
     private static final class Workers {
         /** How long an idle worker spins before it parks: longer than the gap between a token's loops. */
-        private static final long SPIN_NANOS = 200_000;
+        private static final long SPIN_NANOS = 50_000;
         final int threads;
         final ReentrantLock lock = new ReentrantLock();
         private final Thread[] pool;
