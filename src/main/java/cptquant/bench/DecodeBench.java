@@ -10,7 +10,6 @@ import cptquant.model.CausalLM;
 import cptquant.model.DecodingSession;
 import cptquant.model.LoadedModel;
 import cptquant.model.Models;
-import cptquant.model.TransformerModel;
 import cptquant.quant.ModelQuantizer;
 import cptquant.quant.QuantSpec;
 import cptquant.tensor.DType;
@@ -37,7 +36,9 @@ import java.util.stream.Stream;
  * Decode and prefill speed and resident memory of a decoder stored as a user would ship it: the original
  * FP32 file as is, and checkpoints saved the way {@code quantize --out} saves them with the block linears
  * FP16, uniform W8, uniform W4 (group 128, per channel where 128 does not divide a row) and one mixed plan
- * (first third FP16, middle third W8, last third W4). Every format is loaded and run in a fresh child JVM
+ * (first third FP16, middle third W8, last third W4). The LM head (with a tied embedding) is stored as a
+ * serious deployment stores it: FP16 beside FP16 blocks, else W8 per channel, which keeps the output at
+ * higher precision than W4 blocks, as llama.cpp does. Every format is loaded and run in a fresh child JVM
  * ({@link DecodeChild}) with a small heap, so one format's memory or JIT state never colours another's;
  * a child that loads nothing gives the JVM's own resident memory, subtracted to leave the model's. Speed
  * is set beside the bandwidth bound: weight bytes read per decoded token (block linears and LM head as
@@ -55,22 +56,28 @@ public final class DecodeBench {
 
     private DecodeBench() {}
 
-    /** A way of storing the block linears. */
+    /** A way of storing the block linears and the LM head. */
     public enum Format {
-        FP32("fp32", 32), FP16("fp16", 16), W8("w8", 8), W4("w4-g128", 4), MIXED("mixed 16/8/4", 0);
+        FP32("fp32", 32, 32), FP16("fp16", 16, 16), W8("w8 (head w8)", 8, 8), W4("w4-g128 (head w8)", 4, 8),
+        MIXED("mixed 16/8/4 (head w8)", 0, 8);
 
         private final String label;
         private final int bits;
+        private final int headBits;
 
-        Format(String label, int bits) {
+        Format(String label, int bits, int headBits) {
             this.label = label;
             this.bits = bits;
+            this.headBits = headBits;
         }
 
         public String label() { return label; }
 
-        /** The plan saved for this format; null for FP32, which is the original file. */
-        BitPlan plan(TransformerModel model) {
+        /**
+         * The plan saved for this format, the LM head ({@value CausalLM#LM_HEAD}, per channel) included;
+         * null for FP32, which is the original file.
+         */
+        BitPlan plan(CausalLM model) {
             if (this == FP32) return null;
             Map<String, QuantSpec> units = new LinkedHashMap<>();
             int n = model.blocks().size();
@@ -80,6 +87,7 @@ public final class DecodeBench {
                     units.put(l.name(), w == 4 ? QuantSpec.of(4, l.in() % 128 == 0 ? 128 : 0) : QuantSpec.of(w, 0));
                 }
             }
+            units.put(CausalLM.LM_HEAD, QuantSpec.of(headBits, 0));
             return new BitPlan(units, "bench " + label);
         }
     }
@@ -117,10 +125,10 @@ public final class DecodeBench {
             StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
                     "%s: decode %d tokens, prefill %d, median of %d; baseline JVM RSS %s MB%s%n", model, decodeTokens,
                     prefillTokens, reps, mb(baseline.rssMB()), note == null ? "" : " (" + note + ")"));
-            s.append(String.format("  %-13s %9s %9s %12s %7s %11s %12s %13s%n", "format", "weight MB", "RSS MB",
+            s.append(String.format("  %-23s %9s %9s %12s %7s %11s %12s %13s%n", "format", "weight MB", "RSS MB",
                     "decode tok/s", "x fp32", "bound tok/s", "decode/bound", "prefill tok/s"));
             for (Figure f : formats) {
-                s.append(String.format(Locale.ROOT, "  %-13s %9.1f %9s %12.1f %7.2f %11.1f %12.2f %13.1f%n", f.format(),
+                s.append(String.format(Locale.ROOT, "  %-23s %9.1f %9s %12.1f %7.2f %11.1f %12.2f %13.1f%n", f.format(),
                         f.weightMB(), mb(f.modelOnly().rssMB()), f.decodeTokensPerS(), f.speedupVsFp32(),
                         f.boundTokensPerS(), f.decodeOverBound(), f.prefillTokensPerS()));
             }
@@ -142,6 +150,9 @@ public final class DecodeBench {
             throw new IllegalArgumentException("formats must start with fp32, the reference; got " + formats);
         }
         LoadedModel loaded = Models.load(source.toString());
+        if (!(loaded.model() instanceof CausalLM)) {
+            throw new IllegalArgumentException(source + ": a " + loaded.model().architecture() + " model does not decode");
+        }
         Path work;
         try {
             work = Files.createTempDirectory("cptquant-bench");
@@ -181,7 +192,7 @@ public final class DecodeBench {
     /** Writes {@code format} of the loaded model as {@code quantize --out} would, into a new folder of {@code work}. */
     private static Path save(String name, LoadedModel loaded, Format format, Path work) {
         System.err.println(name + ": saving " + format.label() + " ...");
-        BitPlan plan = format.plan(loaded.model());
+        BitPlan plan = format.plan((CausalLM) loaded.model());
         Path dir = work.resolve(format.name().toLowerCase(Locale.ROOT));
         ModelQuantizer.Undo undo = ModelQuantizer.apply(loaded.model(), plan.units());
         try {

@@ -53,7 +53,7 @@ public final class DecodeChild {
 
     /** Block linears and the LM head as stored: what every decoded token reads. */
     static long weightBytesPerToken(CausalLM model) {
-        long bytes = model.lmHead().storageBytes();
+        long bytes = model.lmHead().weight().storageBytes();
         for (Block b : model.blocks()) for (Linear l : b.linears()) bytes += l.weight().storageBytes();
         return bytes;
     }

@@ -4,7 +4,9 @@ import cptquant.allocate.BitPlan;
 import cptquant.allocate.Budget;
 import cptquant.allocate.Planner;
 import cptquant.io.QuantizedCheckpoint;
+import cptquant.model.CausalLM;
 import cptquant.model.LoadedModel;
+import cptquant.model.TransformerModel;
 import cptquant.quant.ModelQuantizer;
 import cptquant.quant.QuantSpec;
 import cptquant.quant.SizeReport;
@@ -17,6 +19,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -51,24 +54,59 @@ final class QuantizeCommand implements Callable<Integer> {
         Path plan;
     }
 
+    @Option(names = "--head-bits", description = "store a decoder's LM head (and the token embedding tied to it) at 4, 8 or 16 bits (default: F16 like the other tables)")
+    Integer headBits;
+
+    @Option(names = "--head-group-size", defaultValue = "0", description = "group size for --head-bits 4 or 8, 0 = per output channel (default ${DEFAULT-VALUE})")
+    int headGroupSize;
+
     @Option(names = "--out", required = true, description = "output directory (written atomically)")
     Path out;
 
     @Override
     public Integer call() {
         LoadedModel lm = task.loadModel();
+        QuantSpec head = headSpec(lm.model());
         Planner planner = new Planner(lm.model(), sens.groupSize);
         BitPlan plan = plan(lm, planner);
         SizeReport before = SizeReport.of(lm.model(), 4);
         ModelQuantizer.apply(lm.model(), plan.units());
+        if (head != null) ModelQuantizer.apply(lm.model(), Map.of(CausalLM.LM_HEAD, head));
         SizeReport after = SizeReport.of(lm.model(), 2);
         QuantizedCheckpoint.write(lm, plan, out);
         System.out.printf(Locale.ROOT, "%-28s %s%n", "plan", Planner.bitsOf(plan).values());
+        if (lm.model() instanceof CausalLM c) {
+            System.out.printf(Locale.ROOT, "%-28s %s%n", "LM head", head == null ? "f16 (default)" : c.lmHead().weight().format());
+        }
         System.out.printf(Locale.ROOT, "%-28s %.2f MB -> %.2f MB%n", "size (FP32 -> quantized)", before.totalBytes() / 1e6, after.totalBytes() / 1e6);
         System.out.printf(Locale.ROOT, "%-28s %.2fx (%.2fx vs FP16)%n", "compression", after.crVsFp32(), after.crVsFp16());
         System.out.printf(Locale.ROOT, "%-28s %.2f%n", "stored bits per block weight", Planner.averageBits(lm.model()));
         System.err.println("wrote " + out + " (plan in " + out.resolve("plan.json") + ")");
         return 0;
+    }
+
+    /** The --head-bits storage, or null to save the head as F16 like the other tables. */
+    private QuantSpec headSpec(TransformerModel model) {
+        if (headBits == null) {
+            if (headGroupSize != 0) throw new IllegalArgumentException("--head-group-size needs --head-bits 4 or 8");
+            return null;
+        }
+        if (!(model instanceof CausalLM c)) {
+            throw new IllegalArgumentException("--head-bits: a " + model.architecture() + " model has no LM head");
+        }
+        if (headBits != 4 && headBits != 8 && headBits != 16) {
+            throw new IllegalArgumentException("--head-bits must be 4, 8 or 16, got " + headBits);
+        }
+        if (headGroupSize < 0) throw new IllegalArgumentException("--head-group-size must be >= 0, got " + headGroupSize);
+        if (headBits == 16 && headGroupSize != 0) {
+            throw new IllegalArgumentException("--head-group-size applies to --head-bits 4 or 8, not 16");
+        }
+        int in = c.lmHead().in();
+        if (headGroupSize != 0 && headGroupSize < in && in % headGroupSize != 0) {
+            throw new IllegalArgumentException("--head-group-size " + headGroupSize + " does not divide the LM head's row of "
+                    + in + " (0 = per channel)");
+        }
+        return QuantSpec.of(headBits, headGroupSize);
     }
 
     private BitPlan plan(LoadedModel lm, Planner planner) {

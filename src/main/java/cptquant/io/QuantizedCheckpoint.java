@@ -8,6 +8,7 @@ import cptquant.allocate.BitPlan;
 import cptquant.io.Llama2cCheckpoint.Tensor;
 import cptquant.model.BertModel;
 import cptquant.model.Block;
+import cptquant.model.CausalLM;
 import cptquant.model.LlamaModel;
 import cptquant.model.LoadedModel;
 import cptquant.model.OptModel;
@@ -45,7 +46,8 @@ import java.util.stream.Stream;
 /**
  * A saved, self-describing quantized model directory in the layout of the compressed-tensors
  * "pack-quantized" convention: model.safetensors (packed codes, FP16 scales, U8 zero points, I32 shapes
- * for packed linears; every other parameter as FP16), config.json (the family's config plus a
+ * for packed linears, the LM head included when packed, under the tied token embedding's name when tied;
+ * every other parameter as FP16), config.json (the family's config plus a
  * "quantization_config" naming each packed module's bits, group size and symmetry, and a "cptquant" block
  * with the SHA-256 of model.safetensors), the tokenizer (tokenizer.json, or tokenizer.bin for llama2.c
  * Llama models) and, when a plan was given, plan.json. See the README section "Saved quantized
@@ -75,7 +77,8 @@ public final class QuantizedCheckpoint {
     }
 
     /**
-     * Saves {@code model} as its block linears are stored now (apply the plan with ModelQuantizer first).
+     * Saves {@code model} as its block linears and LM head are stored now (apply the plan with
+     * ModelQuantizer first).
      * The directory is built beside {@code dir} and renamed into place; an existing {@code dir} is
      * replaced only when it is empty or a previous cptquant output (config.json with a cptquant block).
      *
@@ -177,6 +180,15 @@ public final class QuantizedCheckpoint {
                 }
             }
         }
+        // A packed LM head replaces its dense table (the tied embedding's) with a packed module of that name.
+        boolean packedHead = false;
+        if (model instanceof CausalLM c && c.lmHead().weight() instanceof PackedWeight p) {
+            String table = naming.other(c.lmHeadTable());
+            others.remove(table);
+            groups.computeIfAbsent(Scheme.of(p), k -> new ArrayList<>()).add(moduleOf(table));
+            addPacked(w, moduleOf(table), p);
+            packedHead = true;
+        }
         // Vectors (norms, biases) stay F32: they are tiny, and FP16 norms alone cost a fixed-head classifier
         // about 3 accuracy points on MiniLM/IMDB. Tables and matrices are stored F16.
         others.forEach((name, v) -> {
@@ -204,8 +216,14 @@ public final class QuantizedCheckpoint {
         }
         ArrayNode ig = q.putArray("ignore");
         ignore.forEach(ig::add);
-        ig.add("lm_head");
+        if (!packedHead) ig.add("lm_head");
         return q;
+    }
+
+    /** The module a matrix stored as {@code tensor} belongs to ("lm_head.weight" is module "lm_head"). */
+    private static String moduleOf(String tensor) {
+        if (!tensor.endsWith(".weight")) throw new IllegalArgumentException("not a weight matrix: " + tensor);
+        return tensor.substring(0, tensor.length() - ".weight".length());
     }
 
     private static void addPacked(SafetensorsWriter w, String module, PackedWeight p) {
@@ -477,14 +495,14 @@ public final class QuantizedCheckpoint {
         if (problem != null) throw new ModelFormatException(c.file(), "impossible Llama sizes " + config + ": " + problem);
         return LlamaModel.of(config, new LlamaModel.Parameters() {
             @Override
-            public DenseWeight matrix(Tensor t, int layer) {
-                return reader.tensor(LlamaNaming.file(t, layer)).requireFloat().requireShape(t.shape(config)).asWeight();
-            }
+            public Weight matrix(Tensor t, int layer) { return weight(moduleOf(LlamaNaming.file(t, layer)), t); }
 
             @Override
-            public Weight linear(Tensor t, int layer) {
+            public Weight linear(Tensor t, int layer) { return weight(LlamaNaming.file(t, layer), t); }
+
+            private Weight weight(String module, Tensor t) {
                 long[] s = t.shape(config);
-                return reader.linearWeight(LlamaNaming.file(t, layer), (int) s[0], (int) s[1]);
+                return reader.linearWeight(module, (int) s[0], (int) s[1]);
             }
 
             @Override

@@ -4,7 +4,8 @@ import cptquant.tensor.Weight;
 
 /**
  * Named tensors a model family loader reads its parameters from: an original Hugging Face checkpoint or a
- * saved quantized checkpoint. Only block linears may come back packed; everything else is a dense tensor.
+ * saved quantized checkpoint. Only block linears and the LM head (or the token embedding it is tied to) may
+ * come back packed; everything else is a dense tensor.
  */
 public interface WeightSource {
 

@@ -1,6 +1,6 @@
 package cptquant.model;
 
-import cptquant.tensor.Weight;
+import cptquant.tensor.Linear;
 
 /** A decoder-only language model: token ids in, next-token logits out. */
 public interface CausalLM extends TransformerModel {
@@ -9,8 +9,18 @@ public interface CausalLM extends TransformerModel {
     /** Longest sequence the position embeddings support. */
     int maxPositions();
 
-    /** The LM head as stored (the token embedding when tied): every decoded token reads all of it. */
-    Weight lmHead();
+    /** The name of {@link #lmHead()}, and the key that quantizes it in a plan. */
+    String LM_HEAD = "lm_head";
+
+    /**
+     * The LM head, a bias-free {@link Linear} named {@value #LM_HEAD}: every decoded token reads all of it.
+     * When the head is tied to the token embedding, embeddings are looked up in its current weight, so
+     * re-storing it (e.g. quantizing) changes both, as a saved file holds one table for both.
+     */
+    Linear lmHead();
+
+    /** The {@link #otherParameters()} key the head's table is listed under (the token embedding's when tied). */
+    String lmHeadTable();
 
     /**
      * Logits for every position of one sequence: a (tokens.length x vocabSize) row-major array where row t

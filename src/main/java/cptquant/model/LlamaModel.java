@@ -7,7 +7,6 @@ import cptquant.io.ModelFormatException;
 import cptquant.kernel.Attention;
 import cptquant.kernel.Ops;
 import cptquant.kernel.Rotary;
-import cptquant.tensor.DenseWeight;
 import cptquant.tensor.Linear;
 import cptquant.tensor.Weight;
 import cptquant.tokenize.Llama2cTokenizer;
@@ -41,8 +40,9 @@ public final class LlamaModel implements CausalLM {
     }
 
     private final Config config;
-    private final DenseWeight embedding;
-    private final DenseWeight classifier;
+    /** The untied token embedding; null when it is the classifier's weight. */
+    private final Weight embedding;
+    private final Linear classifier;
     private final float[] finalNorm;
     private final List<Layer> layers;
     private final List<Block> blocks;
@@ -54,8 +54,8 @@ public final class LlamaModel implements CausalLM {
      * are not per layer); an implementation checks each against the shape the config implies.
      */
     public interface Parameters {
-        /** The token embedding or the untied classifier. */
-        DenseWeight matrix(Tensor t, int layer);
+        /** The token embedding or the untied classifier, dense or packed. */
+        Weight matrix(Tensor t, int layer);
 
         /** A block linear's weight, dense or packed. */
         Weight linear(Tensor t, int layer);
@@ -66,8 +66,9 @@ public final class LlamaModel implements CausalLM {
 
     private LlamaModel(Config config, Parameters p) {
         this.config = config;
-        this.embedding = p.matrix(Tensor.TOKEN_EMBEDDING, 0);
-        this.classifier = config.sharedClassifier() ? embedding : p.matrix(Tensor.WCLS, 0);
+        Weight embedding = p.matrix(Tensor.TOKEN_EMBEDDING, 0);
+        this.embedding = config.sharedClassifier() ? null : embedding;
+        this.classifier = new Linear(LM_HEAD, config.sharedClassifier() ? embedding : p.matrix(Tensor.WCLS, 0), null);
         this.finalNorm = p.vector(Tensor.RMS_FINAL, 0);
         List<Layer> ls = new ArrayList<>();
         List<Block> bs = new ArrayList<>();
@@ -115,7 +116,7 @@ public final class LlamaModel implements CausalLM {
     /** The model over an opened checkpoint (weights stay memory-mapped). */
     public static LlamaModel of(Llama2cCheckpoint checkpoint) {
         return of(checkpoint.config(), new Parameters() {
-            @Override public DenseWeight matrix(Tensor t, int layer) { return checkpoint.weight(t, layer); }
+            @Override public Weight matrix(Tensor t, int layer) { return checkpoint.weight(t, layer); }
 
             @Override public Weight linear(Tensor t, int layer) { return checkpoint.weight(t, layer); }
 
@@ -157,18 +158,24 @@ public final class LlamaModel implements CausalLM {
 
     @Override public int maxPositions() { return config.seqLen(); }
 
-    @Override public DenseWeight lmHead() { return classifier; }
+    @Override public Linear lmHead() { return classifier; }
 
+    @Override public String lmHeadTable() { return name(embedding == null ? Tensor.TOKEN_EMBEDDING : Tensor.WCLS, 0); }
+
+    /** The table token embeddings are looked up in: the classifier's current weight when tied. */
+    private Weight embedding() { return embedding == null ? classifier.weight() : embedding; }
+
+    /** Every parameter but the block linears, as fresh float arrays (dequantized where packed). */
     @Override
     public Map<String, float[]> otherParameters() {
         Map<String, float[]> m = new LinkedHashMap<>();
-        m.put(name(Tensor.TOKEN_EMBEDDING, 0), embedding.toFloat());
+        m.put(name(Tensor.TOKEN_EMBEDDING, 0), embedding().toFloat());
         for (int i = 0; i < layers.size(); i++) {
             m.put(name(Tensor.RMS_ATT, i), layers.get(i).attentionNorm().clone());
             m.put(name(Tensor.RMS_FFN, i), layers.get(i).ffnNorm().clone());
         }
         m.put(name(Tensor.RMS_FINAL, 0), finalNorm.clone());
-        if (classifier != embedding) m.put(name(Tensor.WCLS, 0), classifier.toFloat());
+        if (embedding != null) m.put(name(Tensor.WCLS, 0), classifier.weight().toFloat());
         return m;
     }
 
@@ -196,11 +203,12 @@ public final class LlamaModel implements CausalLM {
 
     private float[] embed(int[] tokens) {
         int dim = config.dim();
+        Weight table = embedding();
         float[] x = new float[tokens.length * dim];
         for (int t = 0; t < tokens.length; t++) {
             int id = tokens[t];
             if (id < 0 || id >= vocabSize()) throw new IllegalArgumentException("token id " + id + " outside vocabulary " + vocabSize());
-            embedding.row(id, x, t * dim);
+            table.row(id, x, t * dim);
         }
         return x;
     }
@@ -232,7 +240,7 @@ public final class LlamaModel implements CausalLM {
         float[] h = new float[x.length];
         Ops.rmsNorm(x, h, rows, config.dim(), finalNorm, RMS_EPS);
         float[] logits = new float[rows * vocabSize()];
-        classifier.matmul(h, rows, logits);
+        classifier.weight().matmul(h, rows, logits);
         return logits;
     }
 

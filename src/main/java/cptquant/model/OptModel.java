@@ -8,6 +8,7 @@ import cptquant.kernel.Attention;
 import cptquant.kernel.Ops;
 import cptquant.tensor.DenseWeight;
 import cptquant.tensor.Linear;
+import cptquant.tensor.Weight;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,7 +21,8 @@ import java.util.Map;
  * Meta's OPT decoder, computing exactly what Hugging Face's OPTForCausalLM computes: learned positions
  * offset by 2, pre- or post-LayerNorm blocks, an FFN with the configured activation, optional
  * project_in/project_out around the blocks when word_embed_proj_dim differs from hidden_size (OPT-350M),
- * and an LM head tied to the token embeddings. Weights stay in the memory-mapped checkpoint.
+ * and an LM head tied to the token embeddings unless the config unties it. Weights stay in the
+ * memory-mapped checkpoint.
  */
 public final class OptModel implements CausalLM {
     private static final float LN_EPS = 1e-5f; // PyTorch's nn.LayerNorm default, which OPT uses
@@ -98,17 +100,18 @@ public final class OptModel implements CausalLM {
                          Norm attnNorm, Norm ffnNorm) {}
 
     private final Config config;
-    private final DenseWeight embedTokens;
+    /** The untied token embedding; null when it is the LM head's weight. */
+    private final Weight embedTokens;
     private final DenseWeight embedPositions;
     private final Linear projectIn;
     private final Linear projectOut;
     private final Norm finalNorm;
-    private final DenseWeight lmHead;
+    private final Linear lmHead;
     private final List<Layer> layers;
     private final List<Block> blocks;
 
-    private OptModel(Config config, DenseWeight embedTokens, DenseWeight embedPositions, Linear projectIn,
-                     Linear projectOut, Norm finalNorm, DenseWeight lmHead, List<Layer> layers) {
+    private OptModel(Config config, Weight embedTokens, DenseWeight embedPositions, Linear projectIn,
+                     Linear projectOut, Norm finalNorm, Linear lmHead, List<Layer> layers) {
         this.config = config;
         this.embedTokens = embedTokens;
         this.embedPositions = embedPositions;
@@ -130,7 +133,7 @@ public final class OptModel implements CausalLM {
         return load(HfCheckpoint.open(dir));
     }
 
-    /** Loads OPT from named tensors with Hugging Face names (block linears may be packed). */
+    /** Loads OPT from named tensors with Hugging Face names (block linears and the LM head may be packed). */
     public static OptModel load(WeightSource source) {
         return new Loader(source, Config.from(source.config())).model();
     }
@@ -141,12 +144,12 @@ public final class OptModel implements CausalLM {
 
         OptModel model() {
             int h = c.hiddenSize(), p = c.wordEmbedProjDim();
-            DenseWeight embed = weight(DECODER + "embed_tokens.weight", c.vocabSize(), p);
+            Weight embed = ck.linearWeight(DECODER + "embed_tokens", c.vocabSize(), p);
             DenseWeight positions = weight(DECODER + "embed_positions.weight", c.maxPositions() + POSITION_OFFSET, h);
             Linear in = c.projects() ? new Linear("project_in", weight(DECODER + "project_in.weight", h, p), null) : null;
             Linear out = c.projects() ? new Linear("project_out", weight(DECODER + "project_out.weight", p, h), null) : null;
             Norm fin = c.finalLayerNorm() ? norm("final_layer_norm") : null;
-            DenseWeight head = c.tieWordEmbeddings() ? embed : weight("lm_head.weight", c.vocabSize(), p);
+            Linear head = new Linear(LM_HEAD, c.tieWordEmbeddings() ? embed : ck.linearWeight("lm_head", c.vocabSize(), p), null);
             List<Layer> layers = new ArrayList<>();
             for (int i = 0; i < c.layers(); i++) {
                 String n = "layers." + i + ".";
@@ -155,7 +158,7 @@ public final class OptModel implements CausalLM {
                         linear(n + "fc1", c.ffnDim(), h), linear(n + "fc2", h, c.ffnDim()),
                         norm(n + "self_attn_layer_norm"), norm(n + "final_layer_norm")));
             }
-            return new OptModel(c, embed, positions, in, out, fin, head, layers);
+            return new OptModel(c, c.tieWordEmbeddings() ? null : embed, positions, in, out, fin, head, layers);
         }
 
         private DenseWeight weight(String name, int rows, int cols) {
@@ -195,16 +198,21 @@ public final class OptModel implements CausalLM {
 
     @Override public int maxPositions() { return config.maxPositions(); }
 
-    @Override public DenseWeight lmHead() { return lmHead; }
+    @Override public Linear lmHead() { return lmHead; }
+
+    @Override public String lmHeadTable() { return embedTokens == null ? "embed_tokens.weight" : "lm_head.weight"; }
+
+    /** The table token embeddings are looked up in: the LM head's current weight when tied. */
+    private Weight embedding() { return embedTokens == null ? lmHead.weight() : embedTokens; }
 
     /**
      * Embeddings, positions, projections, LayerNorm parameters and an untied LM head, copied to fresh
-     * arrays. Block linear biases are left out: they belong to their {@link Linear}.
+     * arrays (dequantized where packed). Block linear biases are left out: they belong to their {@link Linear}.
      */
     @Override
     public Map<String, float[]> otherParameters() {
         Map<String, float[]> m = new LinkedHashMap<>();
-        m.put("embed_tokens.weight", embedTokens.toFloat());
+        m.put("embed_tokens.weight", embedding().toFloat());
         m.put("embed_positions.weight", embedPositions.toFloat());
         if (projectIn != null) m.put("project_in.weight", projectIn.weight().toFloat());
         for (Layer l : layers) {
@@ -213,7 +221,7 @@ public final class OptModel implements CausalLM {
         }
         if (finalNorm != null) putNorm(m, finalNorm);
         if (projectOut != null) m.put("project_out.weight", projectOut.weight().toFloat());
-        if (lmHead != embedTokens) m.put("lm_head.weight", lmHead.toFloat());
+        if (embedTokens != null) m.put("lm_head.weight", lmHead.weight().toFloat());
         return m;
     }
 
@@ -261,20 +269,21 @@ public final class OptModel implements CausalLM {
         if (finalNorm != null) finalNorm.apply(x, x, n);
         if (projectOut != null) x = projectOut.forward(x, n);
         float[] logits = new float[Math.multiplyExact(n, config.vocabSize())];
-        lmHead.matmul(x, n, logits);
+        lmHead.weight().matmul(x, n, logits);
         return logits;
     }
 
     /** Token embedding rows, n x wordEmbedProjDim. */
     private float[] embed(int[] tokens) {
         int d = config.wordEmbedProjDim();
+        Weight table = embedding();
         float[] x = new float[tokens.length * d];
         for (int t = 0; t < tokens.length; t++) {
             int id = tokens[t];
             if (id < 0 || id >= config.vocabSize()) {
                 throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + config.vocabSize());
             }
-            embedTokens.row(id, x, t * d);
+            table.row(id, x, t * d);
         }
         return x;
     }

@@ -1,6 +1,7 @@
 package cptquant.quant;
 
 import cptquant.model.Block;
+import cptquant.model.CausalLM;
 import cptquant.model.TransformerModel;
 import cptquant.tensor.Linear;
 import cptquant.tensor.Weight;
@@ -9,7 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Applies per-unit storage specs to a model's block linears in place, and can undo it. */
+/** Applies per-unit storage specs to a model's block linears and LM head in place, and can undo it. */
 public final class ModelQuantizer {
     private ModelQuantizer() {}
 
@@ -19,12 +20,23 @@ public final class ModelQuantizer {
     }
 
     /**
-     * Re-stores linears as {@code specs} says. A key is a block name ("layers.3": all its linears) or a
-     * module name ("layers.3.mlp.down_proj": that one, overriding its block). Unknown keys are an error.
+     * Re-stores linears as {@code specs} says. A key is a block name ("layers.3": all its linears), a
+     * module name ("layers.3.mlp.down_proj": that one, overriding its block) or, for a {@link CausalLM},
+     * {@value CausalLM#LM_HEAD} (the LM head, and with it a tied token embedding). Unknown keys are an error.
      */
     public static Undo apply(TransformerModel model, Map<String, QuantSpec> specs) {
         Map<String, QuantSpec> perModule = new HashMap<>();
         List<String> unknown = new ArrayList<>(specs.keySet());
+        List<Linear> targets = new ArrayList<>();
+        if (specs.containsKey(CausalLM.LM_HEAD)) {
+            if (!(model instanceof CausalLM c)) {
+                throw new IllegalArgumentException("a " + model.architecture() + " model has no LM head to quantize (\""
+                        + CausalLM.LM_HEAD + "\")");
+            }
+            unknown.remove(CausalLM.LM_HEAD);
+            perModule.put(CausalLM.LM_HEAD, specs.get(CausalLM.LM_HEAD));
+            targets.add(c.lmHead());
+        }
         for (Block b : model.blocks()) {
             QuantSpec blockSpec = specs.get(b.name());
             if (blockSpec != null) unknown.remove(b.name());
@@ -32,22 +44,21 @@ public final class ModelQuantizer {
                 QuantSpec s = specs.containsKey(l.name()) ? specs.get(l.name()) : blockSpec;
                 unknown.remove(l.name());
                 if (s != null) perModule.put(l.name(), s);
+                targets.add(l);
             }
         }
         if (!unknown.isEmpty()) {
             throw new IllegalArgumentException("plan names units the model does not have: " + unknown);
         }
         Map<Linear, Weight> originals = new HashMap<>();
-        for (Block b : model.blocks()) {
-            for (Linear l : b.linears()) {
-                QuantSpec s = perModule.get(l.name());
-                if (s == null) continue;
-                originals.put(l, l.weight());
-                try {
-                    l.setWeight(Quantizer.quantize(l.weight(), s));
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(l.name() + ": " + e.getMessage(), e);
-                }
+        for (Linear l : targets) {
+            QuantSpec s = perModule.get(l.name());
+            if (s == null) continue;
+            originals.put(l, l.weight());
+            try {
+                l.setWeight(Quantizer.quantize(l.weight(), s));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(l.name() + ": " + e.getMessage(), e);
             }
         }
         return new Undo(originals);

@@ -1,14 +1,17 @@
 package cptquant.quant;
 
 import cptquant.model.Block;
+import cptquant.model.CausalLM;
 import cptquant.model.TransformerModel;
 import cptquant.tensor.Linear;
+import cptquant.tensor.PackedWeight;
+import java.util.Map;
 
 /**
  * What a model costs to store: the block linear weights in their current formats, vectors (biases, and
- * norm parameters: at most hiddenSize values) at FP32 as saved checkpoints keep them, and every other
- * parameter (embeddings, tables, heads) at {@code otherBytesPerParam} bytes each (2 = FP16, the default
- * for what quantization leaves alone). Compression ratios are against the same model all-FP32
+ * norm parameters: at most hiddenSize values) at FP32 as saved checkpoints keep them, a packed LM head at
+ * its packed size, and every other parameter (embeddings, tables, a dense head) at
+ * {@code otherBytesPerParam} bytes each (2 = FP16, the default for what quantization leaves alone). Compression ratios are against the same model all-FP32
  * and all-FP16.
  */
 public record SizeReport(long parameters, long linearBytes, long otherBytes, int otherBytesPerParam) {
@@ -39,9 +42,18 @@ public record SizeReport(long parameters, long linearBytes, long otherBytes, int
                 }
             }
         }
-        for (float[] p : model.otherParameters().values()) {
-            params += p.length;
-            other += (long) p.length * (p.length <= model.hiddenSize() ? Float.BYTES : otherBytesPerParam);
+        // A packed head is saved packed; its table appears once among the other parameters, under this key.
+        String packedTable = null;
+        long packedBytes = 0;
+        if (model instanceof CausalLM c && c.lmHead().weight() instanceof PackedWeight p) {
+            packedTable = c.lmHeadTable();
+            packedBytes = p.storageBytes();
+        }
+        for (Map.Entry<String, float[]> e : model.otherParameters().entrySet()) {
+            int n = e.getValue().length;
+            params += n;
+            other += e.getKey().equals(packedTable) ? packedBytes
+                    : (long) n * (n <= model.hiddenSize() ? Float.BYTES : otherBytesPerParam);
         }
         return new SizeReport(params, linear, other, otherBytesPerParam);
     }

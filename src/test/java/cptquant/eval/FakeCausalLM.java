@@ -3,7 +3,7 @@ package cptquant.eval;
 import cptquant.model.Block;
 import cptquant.model.BlockObserver;
 import cptquant.model.CausalLM;
-import cptquant.tensor.Weight;
+import cptquant.tensor.Linear;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +24,8 @@ final class FakeCausalLM implements CausalLM {
 
     @Override public int vocabSize() { return vocab; }
     @Override public int maxPositions() { return maxPositions; }
-    @Override public Weight lmHead() { throw new UnsupportedOperationException("no head"); }
+    @Override public Linear lmHead() { throw new UnsupportedOperationException("no head"); }
+    @Override public String lmHeadTable() { throw new UnsupportedOperationException("no head"); }
     @Override public String architecture() { return "fake"; }
     @Override public List<Block> blocks() { return List.of(); }
     @Override public int hiddenSize() { return 1; }

@@ -18,7 +18,6 @@ import cptquant.model.Models;
 import cptquant.model.TransformerModel;
 import cptquant.quant.GgmlType;
 import cptquant.tensor.Linear;
-import cptquant.tensor.Weight;
 import cptquant.tokenize.HfTokenizer;
 import cptquant.tokenize.Llama2cTokenizer;
 import java.nio.file.Files;
@@ -237,7 +236,8 @@ class GgufModelsTest {
             @Override public Map<String, float[]> otherParameters() { return Map.of(); }
             @Override public int vocabSize() { return 4; }
             @Override public int maxPositions() { return 8; }
-            @Override public Weight lmHead() { throw new UnsupportedOperationException(); }
+            @Override public Linear lmHead() { throw new UnsupportedOperationException(); }
+            @Override public String lmHeadTable() { throw new UnsupportedOperationException(); }
             @Override public float[] logits(int[] tokens, BlockObserver observer) { throw new UnsupportedOperationException(); }
         };
         var e = assertThrows(IllegalArgumentException.class,

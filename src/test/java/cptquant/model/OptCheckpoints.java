@@ -137,6 +137,18 @@ public final class OptCheckpoints {
         Files.writeString(dir.resolve(HfCheckpoint.INDEX), "{\"metadata\": {}, \"weight_map\": {" + map + "}}");
     }
 
+    /**
+     * Writes the checkpoint with an untied LM head: {@code w} plus a random lm_head.weight of the
+     * embedding's shape, and tie_word_embeddings false.
+     */
+    public static void writeUntied(Path dir, Spec s, Weights w, long seed) throws IOException {
+        Weights withHead = new Weights(new LinkedHashMap<>(w.values()), new LinkedHashMap<>(w.shapes()));
+        add(withHead, s, new Random(seed), "lm_head.weight", 1.0, 0, s.vocab(), s.proj());
+        write(dir, s, withHead);
+        Files.writeString(dir.resolve(HfCheckpoint.CONFIG),
+                s.configJson("opt").replaceFirst("\\{", "{\"tie_word_embeddings\": false, "));
+    }
+
     private static String shardName(int k, int n) {
         return String.format("model-%05d-of-%05d.safetensors", k + 1, n);
     }

@@ -44,6 +44,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class QuantizedCheckpointTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -102,18 +104,61 @@ class QuantizedCheckpointTest {
 
     @Test
     void fileHoldsExactlyTheSizeReportBytesPlusHeaderAndShapes() throws IOException {
-        Path file = saved.resolve(HfCheckpoint.SINGLE);
+        long packedModules = quantized.model().blocks().stream().flatMap(b -> b.linears().stream())
+                .filter(l -> l.weight() instanceof PackedWeight).count();
+        assertEquals(13, packedModules);
+        assertSizeReportPlusHeader(saved, quantized.model(), packedModules);
+    }
+
+    /**
+     * model.safetensors holds the header, exactly the bytes SizeReport counts, and the 8-byte shape of
+     * each of {@code packedModules} packed modules.
+     */
+    static void assertSizeReportPlusHeader(Path dir, TransformerModel model, long packedModules) throws IOException {
+        Path file = dir.resolve(HfCheckpoint.SINGLE);
         long header;
         try (FileChannel ch = FileChannel.open(file)) {
             ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             ch.read(b);
             header = b.flip().getLong();
         }
-        long packedModules = quantized.model().blocks().stream().flatMap(b -> b.linears().stream())
-                .filter(l -> l.weight() instanceof PackedWeight).count();
-        assertEquals(13, packedModules);
-        long expected = 8 + header + SizeReport.of(quantized.model(), 2).totalBytes() + 8 * packedModules;
-        assertEquals(expected, Files.size(file));
+        assertEquals(8 + header + SizeReport.of(model, 2).totalBytes() + 8 * packedModules, Files.size(file));
+    }
+
+    @ParameterizedTest(name = "tied {0}")
+    @ValueSource(booleans = {true, false})
+    void aPackedHeadIsSavedPackedUnderItsTablesNameAndLoadsBack(boolean tied) throws IOException {
+        OptCheckpoints.Spec spec = OptCheckpoints.Spec.small().sized(37, 64, 3, 4, 128, 20).stored(DType.F16);
+        Path source = tmp.resolve("head-source");
+        if (tied) OptCheckpoints.write(source, spec, OptCheckpoints.generate(spec, 12));
+        else OptCheckpoints.writeUntied(source, spec, OptCheckpoints.generate(spec, 12), 13);
+        Files.write(source.resolve("tokenizer.json"), HfTokenizer.minilm().json());
+        LoadedModel.Causal model = (LoadedModel.Causal) Models.load(source.toString());
+        ModelQuantizer.apply(model.model(), Map.of("layers.1", new QuantSpec.Int(4, 32, false),
+                CausalLM.LM_HEAD, new QuantSpec.Int(4, 32, false)));
+        Path dir = tmp.resolve("head-saved");
+        QuantizedCheckpoint.write(model, null, dir);
+
+        String module = tied ? "model.decoder.embed_tokens" : "lm_head";
+        var q = JSON.readTree(dir.resolve(HfCheckpoint.CONFIG).toFile()).get("quantization_config");
+        var targets = q.get("config_groups").get("group_0").get("targets");
+        assertEquals(7, targets.size(), targets.toString());
+        assertEquals(module, targets.get(6).asText());
+        assertFalse(q.get("ignore").toString().contains("lm_head"), q.toString());
+        Safetensors st = Safetensors.open(dir.resolve(HfCheckpoint.SINGLE));
+        assertTrue(st.names().contains(module + ".weight_packed"), st.names().toString());
+        assertFalse(st.names().contains(module + ".weight"), "the dense table is not written beside the packed one");
+        assertEquals(!tied, st.names().contains("model.decoder.embed_tokens.weight"), "an untied embedding stays dense");
+        assertSizeReportPlusHeader(dir, model.model(), 7);
+
+        CausalLM loaded = ((LoadedModel.Causal) Models.load(dir.toString())).model();
+        PackedWeight head = assertInstanceOf(PackedWeight.class, loaded.lmHead().weight());
+        assertEquals("int4-g32", head.format());
+        assertTrue(head.codes().isMapped(), "the packed head is a view of the mapped file");
+        float[] expected = model.model().logits(TOKENS);
+        assertArrayEquals(expected, loaded.logits(TOKENS), 1e-5f * maxAbs(expected));
+        assertArrayEquals(model.model().otherParameters().get("embed_tokens.weight"),
+                loaded.otherParameters().get("embed_tokens.weight"));
     }
 
     @Test
@@ -279,15 +324,33 @@ class QuantizedCheckpointTest {
                     Files.readAllBytes(llamaSaved.resolve(QuantizedCheckpoint.LLAMA_TOKENIZER)));
             long packed = llama.model().blocks().stream().flatMap(b -> b.linears().stream())
                     .filter(l -> l.weight() instanceof PackedWeight).count();
-            long header;
-            try (FileChannel ch = FileChannel.open(llamaSaved.resolve(HfCheckpoint.SINGLE))) {
-                ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-                ch.read(b);
-                header = b.flip().getLong();
-            }
             // SizeReport counts the untouched layer 4 at its F32 bytes, as it is saved.
-            assertEquals(8 + header + SizeReport.of(llama.model(), 2).totalBytes() + 8 * packed,
-                    Files.size(llamaSaved.resolve(HfCheckpoint.SINGLE)));
+            assertSizeReportPlusHeader(llamaSaved, llama.model(), packed);
+        }
+
+        @ParameterizedTest(name = "tied {0}")
+        @ValueSource(booleans = {true, false})
+        void aPackedClassifierIsSavedPackedAndLoadsBack(boolean tied) throws IOException {
+            LoadedModel.Causal model = LlamaModel.load(roundedStories("head-source", !tied));
+            ModelQuantizer.apply(model.model(), Map.of("layers.2", new QuantSpec.Int(8, 0, true),
+                    CausalLM.LM_HEAD, new QuantSpec.Int(8, 0, false)));
+            Path dir = tmp.resolve("head-saved");
+            QuantizedCheckpoint.write(model, null, dir);
+
+            String module = tied ? "model.embed_tokens" : "lm_head";
+            var q = JSON.readTree(dir.resolve(HfCheckpoint.CONFIG).toFile()).get("quantization_config");
+            assertEquals(module, q.get("config_groups").get("group_1").get("targets").get(0).asText(), q.toString());
+            assertEquals("channel", q.get("config_groups").get("group_1").get("weights").get("strategy").asText());
+            Safetensors st = Safetensors.open(dir.resolve(HfCheckpoint.SINGLE));
+            assertFalse(st.names().contains(module + ".weight"), st.names().toString());
+            assertEquals(!tied, st.names().contains("model.embed_tokens.weight"), "an untied embedding stays dense");
+            assertSizeReportPlusHeader(dir, model.model(), 8);
+
+            LoadedModel.Causal loaded = (LoadedModel.Causal) Models.load(dir.toString());
+            assertEquals("int8", loaded.model().lmHead().weight().format());
+            int[] tokens = model.tokenizer().encode(LlamaModelTest.TEXT, 512);
+            float[] expected = model.model().logits(tokens);
+            assertArrayEquals(expected, loaded.model().logits(tokens), 1e-5f * maxAbs(expected));
         }
 
         @Test
