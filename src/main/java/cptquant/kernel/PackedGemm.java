@@ -24,6 +24,7 @@ public final class PackedGemm {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+    private static final int LOG_L = Integer.numberOfTrailingZeros(L);
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -65,27 +66,27 @@ public final class PackedGemm {
                 for (int i = 0; i < in; i++) (i % 2 == 0 ? xe : xo)[i / 2] = x[row * in + i];
             }
             final float[] fe = xe, fo = xo;
+            // Codes per vector step: one vector of 8-bit codes, or half a vector of 4-bit bytes' worth.
+            int[] stepGroup = new int[in / (2 * L)]; // 4-bit: a vector step covers 2L columns
+            for (int t = 0; t < stepGroup.length; t++) stepGroup[t] = t * 2 * L / group;
             Parallel.forRange(chunks(out), c -> {
-                int yOff = row * out;
-                float[] sc = new float[ROWS * groups], corr = new float[ROWS];
-                for (int o = c * CHUNK; o < Math.min(out, (c + 1) * CHUNK); o += ROWS) {
+                float[] sc = new float[groups];
+                for (int o = c * CHUNK; o < Math.min(out, (c + 1) * CHUNK); o++) {
+                    float v;
                     if (!vector) {
-                        for (int t = o; t < Math.min(out, o + ROWS); t++) {
-                            y[yOff + t] = dotScalar(x, row * in, in, bits, group, codes, scales, zeros, t);
-                        }
-                        continue;
+                        v = dotScalar(x, row * in, in, bits, group, codes, scales, zeros, o);
+                    } else {
+                        float corr = rowParams(o, groups, bits, scales, zeros, xs, sc);
+                        v = (bits == 8 ? dot8(x, row * in, in, group, codes, sc, o)
+                                       : dot4(fe, fo, in, codes, sc, stepGroup, o)) - corr;
                     }
-                    rowParams(o, out, groups, bits, scales, zeros, xs, sc, corr);
-                    if (bits == 8) dot8(x, row * in, in, group, codes, sc, corr, o, out, y, yOff);
-                    else dot4(fe, fo, in, group, codes, sc, corr, o, out, y, yOff);
+                    y[row * out + o] = v;
                 }
             });
         }
     }
 
     private static final int CHUNK = 64;
-    /** Output rows the fused kernels compute together, so each input vector load serves four rows. */
-    private static final int ROWS = 4;
 
     private static int chunks(int out) { return (out + CHUNK - 1) / CHUNK; }
 
@@ -98,104 +99,79 @@ public final class PackedGemm {
     }
 
     /**
-     * Rows o..o+3's group scales into sc[t * groups + g] (rows past out repeat the last) and their
-     * zero-point terms s * (z - zRead) * (sum of x over the group) into corr[t], where zRead is the zero
-     * point the kernels' code widening already removes (128 for 8-bit codes read as signed). Read here,
-     * outside the kernels, because a scale read from the segment inside a kernel's group loop halved its
-     * speed.
+     * Row o's group scales into sc; returns its zero-point term sum over groups of s * (z - zRead) * (sum of x over the group),
+     * where zRead is the zero point the kernels' code widening already removes (128 for 8-bit codes read
+     * as signed). Read here, outside the kernels, because a scale read from the segment inside a kernel
+     * loop halved its speed.
      */
-    private static void rowParams(int o, int out, int groups, int bits, MemorySegment scales, MemorySegment zeros,
-                                  float[] xs, float[] sc, float[] corr) {
+    private static float rowParams(int o, int groups, int bits, MemorySegment scales, MemorySegment zeros,
+                                   float[] xs, float[] sc) {
         int zRead = bits == 8 ? 128 : 0;
-        for (int t = 0; t < ROWS; t++) {
-            long row = Math.min(o + t, out - 1);
-            float c = 0;
-            for (int g = 0; g < groups; g++) {
-                float s = scale(scales, row * groups + g);
-                sc[t * groups + g] = s;
-                c += s * (zero(zeros, bits, row * groups + g) - zRead) * xs[g];
-            }
-            corr[t] = c;
+        float c = 0;
+        for (int g = 0; g < groups; g++) {
+            long idx = (long) o * groups + g;
+            float s = scale(scales, idx);
+            sc[g] = s;
+            c += s * (zero(zeros, bits, idx) - zRead) * xs[g];
         }
+        return c;
     }
 
+    // The kernels take one row at a time: decoding streams the weight from memory, and four rows at once
+    // (sharing each input load) ran 1.2-1.6x slower there, though faster on weights that stay in cache.
+    // Two accumulators keep consecutive multiply-adds off each other's latency.
+
     /**
-     * y[o..o+3] = sum over groups of s * sum (q - 128) x, minus corr, for rows o..o+3 of 8-bit codes, read as signed so
-     * the byte-to-float widening is exact. A step short of four rows repeats the last row (computed, not
-     * stored) so the loop never branches. Helpers would box the vectors, so the body is written out.
+     * Sum over groups of s * sum (q - 128) x for row o of 8-bit codes, read as signed so the byte-to-float
+     * widening is exact.
      */
-    private static void dot8(float[] x, int xo, int in, int group, MemorySegment codes, float[] sc, float[] corr,
-                             int o, int out, float[] y, int yOff) {
+    private static float dot8(float[] x, int xo, int in, int group, MemorySegment codes, float[] sc, int o) {
         int groups = in / group;
-        int o1 = Math.min(o + 1, out - 1), o2 = Math.min(o + 2, out - 1), o3 = Math.min(o + 3, out - 1);
-        long r0 = (long) o * in, r1 = (long) o1 * in, r2 = (long) o2 * in, r3 = (long) o3 * in;
-        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
+        long r0 = (long) o * in;
+        FloatVector total = FloatVector.zero(F);
         for (int g = 0; g < groups; g++) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int i = g * group; i < (g + 1) * group; i += L) {
-                FloatVector v = FloatVector.fromArray(F, x, xo + i);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0;
+            int i = g * group, end = (g + 1) * group;
+            for (; i + 2 * L <= end; i += 2 * L) {
                 a0 = ((FloatVector) ByteVector.fromMemorySegment(B, codes, r0 + i, ByteOrder.LITTLE_ENDIAN)
-                        .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0)).fma(v, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, codes, r1 + i, ByteOrder.LITTLE_ENDIAN)
-                        .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0)).fma(v, a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, codes, r2 + i, ByteOrder.LITTLE_ENDIAN)
-                        .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0)).fma(v, a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, codes, r3 + i, ByteOrder.LITTLE_ENDIAN)
-                        .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0)).fma(v, a3);
+                        .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xo + i), a0);
+                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, codes, r0 + i + L, ByteOrder.LITTLE_ENDIAN)
+                        .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xo + i + L), a1);
             }
-            t0 = a0.fma(FloatVector.broadcast(F, sc[g]), t0);
-            t1 = a1.fma(FloatVector.broadcast(F, sc[1 * groups + g]), t1);
-            t2 = a2.fma(FloatVector.broadcast(F, sc[2 * groups + g]), t2);
-            t3 = a3.fma(FloatVector.broadcast(F, sc[3 * groups + g]), t3);
+            if (i < end) { // a group of an odd number of vectors
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, codes, r0 + i, ByteOrder.LITTLE_ENDIAN)
+                        .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xo + i), a0);
+            }
+            total = a0.add(a1).fma(FloatVector.broadcast(F, sc[g]), total);
         }
-        y[yOff + o] = t0.reduceLanes(VectorOperators.ADD) - corr[0];
-        if (o + 1 < out) y[yOff + o + 1] = t1.reduceLanes(VectorOperators.ADD) - corr[1];
-        if (o + 2 < out) y[yOff + o + 2] = t2.reduceLanes(VectorOperators.ADD) - corr[2];
-        if (o + 3 < out) y[yOff + o + 3] = t3.reduceLanes(VectorOperators.ADD) - corr[3];
+        return total.reduceLanes(VectorOperators.ADD);
     }
 
     /**
-     * y[o..o+3] = sum over groups of s * sum q x, minus corr, for rows o..o+3 of 4-bit codes: each L bytes hold L even
-     * and L odd columns, dotted with the split inputs. Bytes are widened to int lanes before the nibbles
-     * are taken apart: x86 has no byte shift, and the emulated one made the kernel half as fast.
+     * Sum of s * q * x over row o of 4-bit codes: each L bytes hold L even and L odd columns, dotted with
+     * the split inputs. Bytes are widened to int lanes before the nibbles are taken apart: x86 has no byte
+     * shift, and the emulated one made the kernel half as fast. One flat loop over the row scales the input
+     * by its step's group scale (stepGroup maps a vector step to its group) instead of looping per group:
+     * with groups of 128 that inner loop ran four steps, and its bookkeeping cost a fifth of the time. (The
+     * 8-bit kernel keeps the group loop: there the extra multiply per step cost more than it saved.)
      */
-    private static void dot4(float[] xe, float[] xodd, int in, int group, MemorySegment codes, float[] sc,
-                             float[] corr, int o, int out, float[] y, int yOff) {
-        int groups = in / group;
-        int o1 = Math.min(o + 1, out - 1), o2 = Math.min(o + 2, out - 1), o3 = Math.min(o + 3, out - 1);
-        long rb = (in + 1) / 2;
-        long r0 = o * rb, r1 = o1 * rb, r2 = o2 * rb, r3 = o3 * rb;
-        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
-        for (int g = 0; g < groups; g++) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int i = g * group / 2; i < (g + 1) * group / 2; i += L) {
-                FloatVector e = FloatVector.fromArray(F, xe, i), d = FloatVector.fromArray(F, xodd, i);
-                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, codes, r0 + i, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2I, I, 0);
-                a0 = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(e, a0);
-                a0 = ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0)).fma(d, a0);
-                q = (IntVector) ByteVector.fromMemorySegment(B, codes, r1 + i, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2I, I, 0);
-                a1 = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(e, a1);
-                a1 = ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0)).fma(d, a1);
-                q = (IntVector) ByteVector.fromMemorySegment(B, codes, r2 + i, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2I, I, 0);
-                a2 = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(e, a2);
-                a2 = ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0)).fma(d, a2);
-                q = (IntVector) ByteVector.fromMemorySegment(B, codes, r3 + i, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2I, I, 0);
-                a3 = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(e, a3);
-                a3 = ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0)).fma(d, a3);
-            }
-            t0 = a0.fma(FloatVector.broadcast(F, sc[g]), t0);
-            t1 = a1.fma(FloatVector.broadcast(F, sc[1 * groups + g]), t1);
-            t2 = a2.fma(FloatVector.broadcast(F, sc[2 * groups + g]), t2);
-            t3 = a3.fma(FloatVector.broadcast(F, sc[3 * groups + g]), t3);
+    private static float dot4(float[] xe, float[] xodd, int in, MemorySegment codes, float[] sc, int[] stepGroup,
+                              int o) {
+        int bytes = (in + 1) / 2;
+        long r0 = (long) o * bytes;
+        FloatVector lo = FloatVector.zero(F), hi = lo;
+        for (int i = 0; i < bytes; i += L) {
+            FloatVector s = FloatVector.broadcast(F, sc[stepGroup[i >>> LOG_L]]);
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, codes, r0 + i, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2I, I, 0);
+            lo = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xe, i).mul(s), lo);
+            hi = ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xodd, i).mul(s), hi);
         }
-        y[yOff + o] = t0.reduceLanes(VectorOperators.ADD) - corr[0];
-        if (o + 1 < out) y[yOff + o + 1] = t1.reduceLanes(VectorOperators.ADD) - corr[1];
-        if (o + 2 < out) y[yOff + o + 2] = t2.reduceLanes(VectorOperators.ADD) - corr[2];
-        if (o + 3 < out) y[yOff + o + 3] = t3.reduceLanes(VectorOperators.ADD) - corr[3];
+        return lo.add(hi).reduceLanes(VectorOperators.ADD);
     }
 
     private static float dotScalar(float[] x, int xo, int in, int bits, int group, MemorySegment codes,

@@ -13,6 +13,7 @@ class PackedGemmTest {
     @CsvSource({
         "8,0,false,1,256", "8,64,false,1,256", "8,0,true,3,256", "4,0,false,1,256", "4,32,false,2,256",
         "4,128,true,1,256",
+        "4,96,false,1,288", "8,48,false,3,288", // groups of a non-power-of-two size; 8-bit: odd vectors per group
         "8,64,false,9,256", "4,32,false,17,256", // many rows: dequantize + GEMM path
         "4,0,false,1,63", "8,0,false,1,63", // widths the vector path cannot cover: scalar fallback
     })
