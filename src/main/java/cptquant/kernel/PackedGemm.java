@@ -69,18 +69,16 @@ public final class PackedGemm {
             // Codes per vector step: one vector of 8-bit codes, or half a vector of 4-bit bytes' worth.
             int[] stepGroup = new int[in / (2 * L)]; // 4-bit: a vector step covers 2L columns
             for (int t = 0; t < stepGroup.length; t++) stepGroup[t] = t * 2 * L / group;
-            Parallel.forRange(chunks(out), c -> {
-                float[] sc = new float[groups];
-                for (int o = c * CHUNK; o < Math.min(out, (c + 1) * CHUNK); o++) {
-                    float v;
-                    if (!vector) {
-                        v = dotScalar(x, row * in, in, bits, group, codes, scales, zeros, o);
-                    } else {
-                        float corr = rowParams(o, groups, bits, scales, zeros, xs, sc);
-                        v = (bits == 8 ? dot8(x, row * in, in, group, codes, sc, o)
-                                       : dot4(fe, fo, in, codes, sc, stepGroup, o)) - corr;
-                    }
-                    y[row * out + o] = v;
+            int chunk = chunkRows(out);
+            Parallel.forRange((out + chunk - 1) / chunk, c -> {
+                int o0 = c * chunk, o1 = Math.min(out, o0 + chunk);
+                float[] sc = new float[(o1 - o0) * groups], corr = new float[o1 - o0];
+                if (vector) chunkParams(o0, o1, groups, bits, scales, zeros, xs, sc, corr);
+                for (int o = o0; o < o1; o++) {
+                    int t = o - o0;
+                    y[row * out + o] = !vector ? dotScalar(x, row * in, in, bits, group, codes, scales, zeros, o)
+                            : (bits == 8 ? dot8(x, row * in, in, group, codes, sc, t * groups, o)
+                                         : dot4(fe, fo, in, codes, sc, t * groups, stepGroup, o)) - corr[t];
                 }
             });
         }
@@ -89,6 +87,14 @@ public final class PackedGemm {
     private static final int CHUNK = 64;
 
     private static int chunks(int out) { return (out + CHUNK - 1) / CHUNK; }
+
+    /**
+     * Rows per decode task: at most CHUNK, but small enough that a 768-row weight splits into some 16 tasks
+     * per thread, so the thread that finishes first waits little for the other's last task.
+     */
+    private static int chunkRows(int out) {
+        return Math.max(8, Math.min(CHUNK, out / (16 * Parallel.threads())));
+    }
 
     private static float scale(MemorySegment scales, long idx) {
         return Float.float16ToFloat(scales.getAtIndex(I16, idx));
@@ -99,22 +105,30 @@ public final class PackedGemm {
     }
 
     /**
-     * Row o's group scales into sc; returns its zero-point term sum over groups of s * (z - zRead) * (sum of x over the group),
-     * where zRead is the zero point the kernels' code widening already removes (128 for 8-bit codes read
-     * as signed). Read here, outside the kernels, because a scale read from the segment inside a kernel
-     * loop halved its speed.
+     * Rows [o0, o1)'s group scales into sc[(o - o0) * groups + g] and their zero-point terms, sum over
+     * groups of s * (z - zRead) * (sum of x over the group), into corr[o - o0], where zRead is the zero
+     * point the kernels' code widening already removes (128 for 8-bit codes read as signed). Read in bulk
+     * here, outside the kernels: a scale read from the segment inside a kernel loop halved its speed, and
+     * reading them row by row cost a tenth of the decode time.
      */
-    private static float rowParams(int o, int groups, int bits, MemorySegment scales, MemorySegment zeros,
-                                   float[] xs, float[] sc) {
-        int zRead = bits == 8 ? 128 : 0;
-        float c = 0;
-        for (int g = 0; g < groups; g++) {
-            long idx = (long) o * groups + g;
-            float s = scale(scales, idx);
-            sc[g] = s;
-            c += s * (zero(zeros, bits, idx) - zRead) * xs[g];
+    private static void chunkParams(int o0, int o1, int groups, int bits, MemorySegment scales, MemorySegment zeros,
+                                    float[] xs, float[] sc, float[] corr) {
+        int n = (o1 - o0) * groups;
+        FloatFormat.F16.get(scales, (long) o0 * groups, sc, 0, n);
+        byte[] z = null;
+        if (zeros != null) {
+            z = new byte[n];
+            MemorySegment.copy(zeros, ValueLayout.JAVA_BYTE, (long) o0 * groups, z, 0, n);
         }
-        return c;
+        int zRead = bits == 8 ? 128 : 0, symmetric = 1 << (bits - 1);
+        for (int t = 0; t < o1 - o0; t++) {
+            float c = 0;
+            for (int g = 0; g < groups; g++) {
+                int k = t * groups + g;
+                c += sc[k] * ((z == null ? symmetric : z[k] & 0xff) - zRead) * xs[g];
+            }
+            corr[t] = c;
+        }
     }
 
     // The kernels take one row at a time: decoding streams the weight from memory, and four rows at once
@@ -122,10 +136,11 @@ public final class PackedGemm {
     // Two accumulators keep consecutive multiply-adds off each other's latency.
 
     /**
-     * Sum over groups of s * sum (q - 128) x for row o of 8-bit codes, read as signed so the byte-to-float
+     * Sum over groups of s * sum (q - 128) x for row o of 8-bit codes (its scales from sc[sOff]), read as signed so the byte-to-float
      * widening is exact.
      */
-    private static float dot8(float[] x, int xo, int in, int group, MemorySegment codes, float[] sc, int o) {
+    private static float dot8(float[] x, int xo, int in, int group, MemorySegment codes, float[] sc, int sOff,
+                              int o) {
         int groups = in / group;
         long r0 = (long) o * in;
         FloatVector total = FloatVector.zero(F);
@@ -145,26 +160,26 @@ public final class PackedGemm {
                         .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0))
                         .fma(FloatVector.fromArray(F, x, xo + i), a0);
             }
-            total = a0.add(a1).fma(FloatVector.broadcast(F, sc[g]), total);
+            total = a0.add(a1).fma(FloatVector.broadcast(F, sc[sOff + g]), total);
         }
         return total.reduceLanes(VectorOperators.ADD);
     }
 
     /**
-     * Sum of s * q * x over row o of 4-bit codes: each L bytes hold L even and L odd columns, dotted with
+     * Sum of s * q * x over row o of 4-bit codes (its scales from sc[sOff]): each L bytes hold L even and L odd columns, dotted with
      * the split inputs. Bytes are widened to int lanes before the nibbles are taken apart: x86 has no byte
      * shift, and the emulated one made the kernel half as fast. One flat loop over the row scales the input
      * by its step's group scale (stepGroup maps a vector step to its group) instead of looping per group:
      * with groups of 128 that inner loop ran four steps, and its bookkeeping cost a fifth of the time. (The
      * 8-bit kernel keeps the group loop: there the extra multiply per step cost more than it saved.)
      */
-    private static float dot4(float[] xe, float[] xodd, int in, MemorySegment codes, float[] sc, int[] stepGroup,
-                              int o) {
+    private static float dot4(float[] xe, float[] xodd, int in, MemorySegment codes, float[] sc, int sOff,
+                              int[] stepGroup, int o) {
         int bytes = (in + 1) / 2;
         long r0 = (long) o * bytes;
         FloatVector lo = FloatVector.zero(F), hi = lo;
         for (int i = 0; i < bytes; i += L) {
-            FloatVector s = FloatVector.broadcast(F, sc[stepGroup[i >>> LOG_L]]);
+            FloatVector s = FloatVector.broadcast(F, sc[sOff + stepGroup[i >>> LOG_L]]);
             IntVector q = (IntVector) ByteVector.fromMemorySegment(B, codes, r0 + i, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2I, I, 0);
             lo = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xe, i).mul(s), lo);
