@@ -122,7 +122,7 @@ final class BenchCommand implements Callable<Integer> {
             System.err.println("OPT-125M-shaped model (seeded random weights): writing FP32 ...");
             DecodeBench.writeOpt125mShaped(dir);
             r.put("opt125m_shape", DecodeBench.measure("opt125m_shape", dir, all, bandwidth,
-                    new DecodeBench.Settings(32, 256, Math.min(reps, 3), Parallel.threads())));
+                    new DecodeBench.Settings(64, 256, Math.min(reps, 5), Parallel.threads())));
         } finally {
             AtomicFiles.deleteTree(dir);
         }
