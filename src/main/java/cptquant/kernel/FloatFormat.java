@@ -54,18 +54,9 @@ public enum FloatFormat {
     public void get(MemorySegment s, long i, float[] dst, int off, int len) {
         if (this == F32) {
             MemorySegment.copy(s, F32_LE, i * Float.BYTES, dst, off, len);
-            return;
-        }
-        // Whole vectors through the in-register conversions (one loop per format, so neither boxes), then
-        // the tail one by one: packed scales are read this way per decode task, and one by one they cost
-        // a tenth of a 4-bit token.
-        int t = 0, whole = len - len % F.length();
-        if (this == F16) {
-            for (; t < whole; t += F.length()) loadF16(s, i + t).intoArray(dst, off + t);
         } else {
-            for (; t < whole; t += F.length()) loadBF16(s, i + t).intoArray(dst, off + t);
+            for (int t = 0; t < len; t++) dst[off + t] = get(s, i + t);
         }
-        for (; t < len; t++) dst[off + t] = get(s, i + t);
     }
 
     /** The {@code FloatVector.SPECIES_PREFERRED.length()} F16 elements from element {@code i} as floats. */

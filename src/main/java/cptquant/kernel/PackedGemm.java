@@ -72,8 +72,9 @@ public final class PackedGemm {
             int chunk = chunkRows(out);
             Parallel.forRange((out + chunk - 1) / chunk, c -> {
                 int o0 = c * chunk, o1 = Math.min(out, o0 + chunk);
-                float[] sc = new float[(o1 - o0) * groups], corr = new float[o1 - o0];
-                if (vector) chunkParams(o0, o1, groups, bits, scales, zeros, xs, sc, corr);
+                Scratch scratch = Scratch.of((o1 - o0) * groups, o1 - o0);
+                float[] sc = scratch.scales, corr = scratch.corrections;
+                if (vector) chunkParams(o0, o1, groups, bits, scales, zeros, xs, scratch);
                 for (int o = o0; o < o1; o++) {
                     int t = o - o0;
                     y[row * out + o] = !vector ? dotScalar(x, row * in, in, bits, group, codes, scales, zeros, o)
@@ -105,6 +106,27 @@ public final class PackedGemm {
     }
 
     /**
+     * Per-thread buffers for a decode task's scales, zero points and zero-point terms, grown on demand: a
+     * decoded token runs some two thousand tasks, and fresh arrays for each were most of its garbage.
+     */
+    private static final class Scratch {
+        private static final ThreadLocal<Scratch> OF_THREAD = ThreadLocal.withInitial(Scratch::new);
+        float[] scales = new float[0], corrections = new float[0];
+        byte[] zeros = new byte[0];
+
+        /** This thread's buffers, at least {@code params} scales and zero points and {@code rows} terms. */
+        static Scratch of(int params, int rows) {
+            Scratch s = OF_THREAD.get();
+            if (s.scales.length < params) {
+                s.scales = new float[params];
+                s.zeros = new byte[params];
+            }
+            if (s.corrections.length < rows) s.corrections = new float[rows];
+            return s;
+        }
+    }
+
+    /**
      * Rows [o0, o1)'s group scales into sc[(o - o0) * groups + g] and their zero-point terms, sum over
      * groups of s * (z - zRead) * (sum of x over the group), into corr[o - o0], where zRead is the zero
      * point the kernels' code widening already removes (128 for 8-bit codes read as signed). Read in bulk
@@ -112,12 +134,13 @@ public final class PackedGemm {
      * reading them row by row cost a tenth of the decode time.
      */
     private static void chunkParams(int o0, int o1, int groups, int bits, MemorySegment scales, MemorySegment zeros,
-                                    float[] xs, float[] sc, float[] corr) {
+                                    float[] xs, Scratch scratch) {
+        float[] sc = scratch.scales, corr = scratch.corrections;
         int n = (o1 - o0) * groups;
         FloatFormat.F16.get(scales, (long) o0 * groups, sc, 0, n);
         byte[] z = null;
         if (zeros != null) {
-            z = new byte[n];
+            z = scratch.zeros;
             MemorySegment.copy(zeros, ValueLayout.JAVA_BYTE, (long) o0 * groups, z, 0, n);
         }
         int zRead = bits == 8 ? 128 : 0, symmetric = 1 << (bits - 1);
