@@ -34,7 +34,9 @@ final class ExportCommand implements Callable<Integer> {
     private Path out;
 
     @Option(names = "--plan", paramLabel = "PLAN.json",
-            description = "Bits per unit (block such as layers.3, module, or embedding parameter); unplanned weights are F16.")
+            description = "Bits per unit (block such as layers.3, module, or embedding parameter); unplanned weights are F16."
+                    + " Without a plan each weight keeps the width it is stored at (a saved quantized checkpoint's"
+                    + " packed bits, its LM head included); dense ones are F16.")
     private Path plan;
 
     @Override
@@ -43,6 +45,7 @@ final class ExportCommand implements Callable<Integer> {
         Map<String, Integer> bits = new LinkedHashMap<>();
         if (plan != null) BitPlan.read(plan).units().forEach((unit, spec) -> bits.put(unit, spec.bits()));
         LoadedModel loaded = Models.load(model);
+        if (plan == null) bits.putAll(GgufModels.storedBits(loaded.model()));
         GgufModels.Export export = GgufModels.of(loaded, bits);
         Map<String, GgmlType> types = GgufExport.write(out, export.metadata(), export.tensors());
         Map<GgmlType, Integer> counts = new TreeMap<>();

@@ -2,10 +2,12 @@ package cptquant.io;
 
 import cptquant.model.BertModel;
 import cptquant.model.Block;
+import cptquant.model.CausalLM;
 import cptquant.model.LlamaModel;
 import cptquant.model.LoadedModel;
 import cptquant.model.TransformerModel;
 import cptquant.tensor.Linear;
+import cptquant.tensor.PackedWeight;
 import cptquant.tokenize.HfTokenizer;
 import cptquant.tokenize.Llama2cTokenizer;
 import java.util.ArrayList;
@@ -58,6 +60,23 @@ public final class GgufModels {
      * and whether it must stay F32 whatever the plan says.
      */
     private record Source(String name, String ggufName, float[] values, int[] shape, boolean f32) {}
+
+    /**
+     * The widths {@code model} is stored at, as a plan for {@link #of}: each packed block linear's bits, and
+     * a packed LM head's under its table's name (in a tied model that is the token embedding). Dense
+     * weights are left out, so they get {@link #DEFAULT_BITS}. This is what exporting a saved quantized
+     * checkpoint without a plan keeps.
+     */
+    public static Map<String, Integer> storedBits(TransformerModel model) {
+        Map<String, Integer> bits = new LinkedHashMap<>();
+        for (Block b : model.blocks()) {
+            for (Linear l : b.linears()) {
+                if (l.weight() instanceof PackedWeight p) bits.put(l.name(), p.bits());
+            }
+        }
+        if (model instanceof CausalLM c && c.lmHead().weight() instanceof PackedWeight p) bits.put(c.lmHeadTable(), p.bits());
+        return bits;
+    }
 
     /**
      * The export of {@code loaded} with {@code plannedBits} (unit → 4, 8 or 16; a unit is a block name

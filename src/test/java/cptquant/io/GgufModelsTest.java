@@ -141,6 +141,28 @@ class GgufModelsTest {
     }
 
     @Test
+    void aSavedQuantizedCheckpointKeepsItsStoredWidthsWithoutAPlan() throws Exception {
+        Path bin = TestData.require(STORIES);
+        Path saved = dir.resolve("stories-w8");
+        assertEquals(0, CliRun.of("quantize", "--model", bin.toString(), "--bits", "8", "--head-bits", "8",
+                "--out", saved.toString()).code());
+        Path out = dir.resolve("stories-w8.gguf");
+        assertEquals(0, CliRun.of("export", "--format", "gguf", "--model", saved.toString(), "--out", out.toString()).code());
+        Map<String, GgmlType> want = new LinkedHashMap<>();
+        want.put("token_embd.weight", GgmlType.Q8_0); // the tied head was saved packed at 8 bits
+        for (int i = 0; i < 5; i++) {
+            for (var e : LLAMA_LINEARS.entrySet()) {
+                // w2's rows are 172 wide, not whole 32-value blocks: F16, as any plan would give it
+                want.put("blk." + i + "." + e.getValue() + ".weight", e.getKey().equals("feed_forward.w2") ? GgmlType.F16 : GgmlType.Q8_0);
+            }
+            want.put("blk." + i + ".attn_norm.weight", GgmlType.F32);
+            want.put("blk." + i + ".ffn_norm.weight", GgmlType.F32);
+        }
+        want.put("output_norm.weight", GgmlType.F32);
+        checkAgainstModel(out, Models.load(saved.toString()), LLAMA_LINEARS, want, Map.of("tok_embeddings", "token_embd.weight"));
+    }
+
+    @Test
     void miniLmHasBertNamesShapesTypesAndWordPieceVocabulary() throws Exception {
         Path plan = plan("""
                 {"units": {"layers.0": {"bits": 4}, "layers.5.output": {"bits": 8}}}""");
