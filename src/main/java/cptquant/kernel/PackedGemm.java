@@ -190,7 +190,7 @@ public final class PackedGemm {
 
     /**
      * Sum of s * q * x over row o of 4-bit codes (its scales from sc[sOff]): each L bytes hold L even and L odd columns, dotted with
-     * the split inputs. Bytes are widened to int lanes before the nibbles are taken apart: x86 has no byte
+     * the split inputs. Bytes are zero-extended to int lanes before the nibbles are taken apart: x86 has no byte
      * shift, and the emulated one made the kernel half as fast. One flat loop over the row scales the input
      * by its step's group scale (stepGroup maps a vector step to its group) instead of looping per group:
      * with groups of 128 that inner loop ran four steps, and its bookkeeping cost a fifth of the time. (The
@@ -204,9 +204,9 @@ public final class PackedGemm {
         for (int i = 0; i < bytes; i += L) {
             FloatVector s = FloatVector.broadcast(F, sc[sOff + stepGroup[i >>> LOG_L]]);
             IntVector q = (IntVector) ByteVector.fromMemorySegment(B, codes, r0 + i, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2I, I, 0);
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             lo = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xe, i).mul(s), lo);
-            hi = ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0))
+            hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
                     .fma(FloatVector.fromArray(F, xodd, i).mul(s), hi);
         }
         return lo.add(hi).reduceLanes(VectorOperators.ADD);
