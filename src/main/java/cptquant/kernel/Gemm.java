@@ -21,8 +21,9 @@ import jdk.incubator.vector.VectorSpecies;
  * broadcasts six a values against two B vectors: 12 FMAs per 2 vector loads + 6 broadcasts, so it runs
  * at FMA throughput rather than load throughput. Alone it measures ~105-113 GFLOPS per core on the
  * AMD EPYC (Zen 4: AVX-512 on 256-bit FMA pipes, 32 flops/cycle, so that is its peak); 8x3, 12x2, 4x4
- * and 6x4 tiles measured the same, so the tile with the fewest registers stays. Padding means the microkernel never branches on edges;
- * only the final store of a partial tile is clipped. Cache blocking, from the inside out:
+ * and 6x4 tiles measured the same, so the tile with the fewest registers stays. B's zero padding and A's
+ * repeated last row mean the microkernel never branches on edges; only the final store of a partial tile
+ * is clipped. Cache blocking, from the inside out:
  * <ul>
  *   <li>{@code KC = 128}: one B micro-panel (KC x NR floats = 16 KiB at AVX-512) stays in a 32 KiB L1
  *       next to six A row pieces (3 KiB) while the microkernel sweeps all MR-row groups of the A

@@ -50,7 +50,8 @@ public final class Ops {
         }
         if (i < n) {
             VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector.fromArray(F, a, aOff + i, m).add(FloatVector.fromArray(F, b, bOff + i, m)).intoArray(a, aOff + i, m);
+            FloatVector.fromArray(F, a, aOff + i, m).add(FloatVector.fromArray(F, b, bOff + i, m))
+                    .intoArray(a, aOff + i, m);
         }
     }
 
@@ -143,7 +144,9 @@ public final class Ops {
     public static void gelu(float[] x, int n) {
         chunked(n, 1, (lo, hi) -> {
             int i = lo;
-            for (int bound = lo + F.loopBound(hi - lo); i < bound; i += L) gelu(FloatVector.fromArray(F, x, i)).intoArray(x, i);
+            for (int bound = lo + F.loopBound(hi - lo); i < bound; i += L) {
+                gelu(FloatVector.fromArray(F, x, i)).intoArray(x, i);
+            }
             if (i < hi) {
                 VectorMask<Float> m = F.indexInRange(i, hi);
                 gelu(FloatVector.fromArray(F, x, i, m)).intoArray(x, i, m);

@@ -66,9 +66,7 @@ public final class PackedGemm {
                 for (int i = 0; i < in; i++) (i % 2 == 0 ? xe : xo)[i / 2] = x[row * in + i];
             }
             final float[] fe = xe, fo = xo;
-            // Codes per vector step: one vector of 8-bit codes, or half a vector of 4-bit bytes' worth.
-            int[] stepGroup = new int[in / (2 * L)]; // 4-bit: a vector step covers 2L columns
-            for (int t = 0; t < stepGroup.length; t++) stepGroup[t] = t * 2 * L / group;
+            int[] stepGroup = bits == 4 ? stepGroups(in, group) : null;
             int chunk = chunkRows(out);
             Parallel.forRange((out + chunk - 1) / chunk, c -> {
                 int o0 = c * chunk, o1 = Math.min(out, o0 + chunk);
@@ -88,6 +86,13 @@ public final class PackedGemm {
     private static final int CHUNK = 64;
 
     private static int chunks(int out) { return (out + CHUNK - 1) / CHUNK; }
+
+    /** For the 4-bit kernel: the group of each vector step along a row (a step covers 2L columns). */
+    private static int[] stepGroups(int in, int group) {
+        int[] g = new int[in / (2 * L)];
+        for (int t = 0; t < g.length; t++) g[t] = t * 2 * L / group;
+        return g;
+    }
 
     /**
      * Rows per decode task: at most CHUNK, but small enough that a 768-row weight splits into some 16 tasks
@@ -159,8 +164,8 @@ public final class PackedGemm {
     // Two accumulators keep consecutive multiply-adds off each other's latency.
 
     /**
-     * Sum over groups of s * sum (q - 128) x for row o of 8-bit codes (its scales from sc[sOff]), read as signed so the byte-to-float
-     * widening is exact.
+     * Sum over groups of s * sum (q - 128) x for row o of 8-bit codes (its scales from sc[sOff]), read as
+     * signed so the byte-to-float widening is exact.
      */
     private static float dot8(float[] x, int xo, int in, int group, MemorySegment codes, float[] sc, int sOff,
                               int o) {
@@ -189,12 +194,13 @@ public final class PackedGemm {
     }
 
     /**
-     * Sum of s * q * x over row o of 4-bit codes (its scales from sc[sOff]): each L bytes hold L even and L odd columns, dotted with
-     * the split inputs. Bytes are zero-extended to int lanes before the nibbles are taken apart: x86 has no byte
-     * shift, and the emulated one made the kernel half as fast. One flat loop over the row scales the input
-     * by its step's group scale (stepGroup maps a vector step to its group) instead of looping per group:
-     * with groups of 128 that inner loop ran four steps, and its bookkeeping cost a fifth of the time. (The
-     * 8-bit kernel keeps the group loop: there the extra multiply per step cost more than it saved.)
+     * Sum of s * q * x over row o of 4-bit codes (its scales from sc[sOff]): each L bytes hold L even and L
+     * odd columns, dotted with the split inputs. Bytes are zero-extended to int lanes before the nibbles are
+     * taken apart: x86 has no byte shift, and the emulated one made the kernel half as fast. One flat loop
+     * over the row scales the input by its step's group scale (stepGroup maps a vector step to its group)
+     * instead of looping per group: with groups of 128 that inner loop ran four steps, and its bookkeeping
+     * cost a fifth of the time. (The 8-bit kernel keeps the group loop: there the extra multiply per step
+     * cost more than it saved.)
      */
     private static float dot4(float[] xe, float[] xodd, int in, MemorySegment codes, float[] sc, int sOff,
                               int[] stepGroup, int o) {
@@ -205,7 +211,8 @@ public final class PackedGemm {
             FloatVector s = FloatVector.broadcast(F, sc[sOff + stepGroup[i >>> LOG_L]]);
             IntVector q = (IntVector) ByteVector.fromMemorySegment(B, codes, r0 + i, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            lo = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xe, i).mul(s), lo);
+            lo = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xe, i).mul(s), lo);
             hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
                     .fma(FloatVector.fromArray(F, xodd, i).mul(s), hi);
         }

@@ -113,18 +113,16 @@ public final class Parallel {
         final int threads;
         final ReentrantLock lock = new ReentrantLock();
         private final Thread[] pool;
-        private final boolean[] parked;
+        /** Workers parked or about to park: the caller unparks them only when there are any. */
+        private final AtomicInteger parked = new AtomicInteger();
         private volatile Job job;
         private volatile boolean shutdown;
-        private volatile int parkedCount;
 
         Workers(int threads) {
             this.threads = threads;
             this.pool = new Thread[threads - 1];
-            this.parked = new boolean[threads - 1];
             for (int t = 0; t < pool.length; t++) {
-                int id = t;
-                pool[t] = Thread.ofPlatform().daemon().name("cptquant-kernel-" + (t + 1)).unstarted(() -> loop(id));
+                pool[t] = Thread.ofPlatform().daemon().name("cptquant-kernel-" + (t + 1)).unstarted(this::loop);
                 pool[t].start();
             }
         }
@@ -132,7 +130,7 @@ public final class Parallel {
         void run(int n, IntConsumer body) {
             Job j = new Job(n, body);
             job = j;
-            if (parkedCount > 0) for (Thread t : pool) LockSupport.unpark(t);
+            if (parked.get() > 0) for (Thread t : pool) LockSupport.unpark(t);
             INSIDE.set(true);
             try {
                 j.work();
@@ -142,7 +140,7 @@ public final class Parallel {
             j.finish();
         }
 
-        private void loop(int id) {
+        private void loop() {
             INSIDE.set(true);
             Job seen = null;
             long idleSince = System.nanoTime();
@@ -158,15 +156,11 @@ public final class Parallel {
                 } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
                     Thread.onSpinWait();
                 } else {
-                    synchronized (parked) {
-                        parked[id] = true;
-                        parkedCount++;
-                    }
+                    // Counted before the last look at job, so a caller publishing a job after that look
+                    // sees the count and unparks us.
+                    parked.incrementAndGet();
                     if (job == seen && !shutdown) LockSupport.park(this);
-                    synchronized (parked) {
-                        parked[id] = false;
-                        parkedCount--;
-                    }
+                    parked.decrementAndGet();
                     idleSince = System.nanoTime();
                 }
             }
