@@ -41,7 +41,8 @@ import jdk.incubator.vector.VectorSpecies;
  * four while it is in registers (vectorised over k, two B rows at a time: 8 FMAs per 6 loads; a group
  * short of four repeats its last row rather than branching). K is blocked by {@value #GEMV_KB} so the
  * four A row pieces stay in L1; with whole rows (k = 4096: 64 KiB) they were re-read from L2 on every
- * B row and the path ran at half the speed. 16-bit B is read as stored and widened to floats in
+ * B row and the path ran at half the speed. A single A row (decoding one token) is dotted with one whole
+ * B row at a time instead: streaming from memory, that outran every multi-row variant. 16-bit B is read as stored and widened to floats in
  * registers, so it streams half the bytes of F32; the GEMM path widens it while packing. Neither keeps
  * an FP32 copy of the weight.
  */
@@ -208,14 +209,14 @@ public final class Gemm {
     private static void gemv(float[] a, int m, int k, MemorySegment b, FloatFormat format, int n, float[] c) {
         Parallel.forRange((n + GEMV_CHUNK - 1) / GEMV_CHUNK, chunk -> {
             int j0 = chunk * GEMV_CHUNK, j1 = Math.min(n, j0 + GEMV_CHUNK);
+            if (m == 1) {
+                for (int j = j0; j < j1; j++) dot1(a, b, format, k, j, c);
+                return;
+            }
             int[] rows = new int[4];
             float[] sums = new float[8];
             for (int p0 = 0; p0 < k; p0 += GEMV_KB) {
                 int p1 = Math.min(k, p0 + GEMV_KB);
-                if (m == 1) {
-                    for (int j = j0; j < j1; j += 2) dot1x2(a, b, format, k, j, n, p0, p1, c, sums);
-                    continue;
-                }
                 for (int i = 0; i < m; i += 4) {
                     for (int t = 0; t < 4; t++) rows[t] = Math.min(i + t, m - 1) * k;
                     for (int j = j0; j < j1; j += 2) dot4x2(a, m, i, rows, b, format, k, j, n, p0, p1, c, sums);
@@ -253,65 +254,53 @@ public final class Gemm {
     }
 
     /**
-     * Decoding's single a row: over p in [p0, p1), c[j..j+1] (+)= a dotted with b rows j, j+1 (the last
-     * clamped, computed and not stored). dot4x2 would repeat the row four times: three quarters of its
-     * multiply-adds wasted, which made 16-bit weights compute-bound.
+     * Decoding's single a row: c[j] = a dotted with b row j. One b row at a time, with two accumulators
+     * over alternate vectors: dotting two rows at once (sharing each a load) measured 1.25x slower on F32
+     * and 2.2x slower on F16 weights streaming from memory, as for the packed kernels; and dot4x2 would
+     * repeat the row four times, three quarters of its multiply-adds wasted.
      */
-    private static void dot1x2(float[] a, MemorySegment b, FloatFormat format, int k, int j, int n, int p0, int p1,
-                               float[] c, float[] r) {
-        long b0 = (long) j * k, b1 = (long) Math.min(j + 1, n - 1) * k;
-        int p = switch (format) {
-            case F32 -> dot1x2F32(a, b, b0, b1, p0, p1, r);
-            case F16 -> dot1x2F16(a, b, b0, b1, p0, p1, r);
-            case BF16 -> dot1x2BF16(a, b, b0, b1, p0, p1, r);
+    private static void dot1(float[] a, MemorySegment b, FloatFormat format, int k, int j, float[] c) {
+        long b0 = (long) j * k;
+        int p = k - k % (2 * L);
+        float s = switch (format) {
+            case F32 -> dot1F32(a, b, b0, p);
+            case F16 -> dot1F16(a, b, b0, p);
+            case BF16 -> dot1BF16(a, b, b0, p);
         };
-        for (; p < p1; p++) {
-            r[0] += a[p] * format.get(b, b0 + p);
-            r[1] += a[p] * format.get(b, b1 + p);
-        }
-        c[j] = p0 == 0 ? r[0] : c[j] + r[0];
-        if (j + 1 < n) c[j + 1] = p0 == 0 ? r[1] : c[j + 1] + r[1];
+        for (; p < k; p++) s += a[p] * format.get(b, b0 + p);
+        c[j] = s;
     }
 
-    // The vector loops of dot1x2, one per format for the reason given below for dot4x2's.
+    // The vector loops of dot1, over [0, end) with end a multiple of 2L, one per format for the reason
+    // given below for dot4x2's.
 
-    private static int dot1x2F32(float[] a, MemorySegment b, long b0, long b1, int p0, int p1, float[] r) {
+    private static float dot1F32(float[] a, MemorySegment b, long b0, int end) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
-        int p = p0;
-        for (int bound = p0 + F.loopBound(p1 - p0); p < bound; p += L) {
-            FloatVector x = FloatVector.fromArray(F, a, p);
-            s0 = x.fma(FloatVector.fromMemorySegment(F, b, (b0 + p) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), s0);
-            s1 = x.fma(FloatVector.fromMemorySegment(F, b, (b1 + p) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), s1);
+        for (int p = 0; p < end; p += 2 * L) {
+            s0 = FloatVector.fromArray(F, a, p)
+                    .fma(FloatVector.fromMemorySegment(F, b, (b0 + p) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), s0);
+            s1 = FloatVector.fromArray(F, a, p + L)
+                    .fma(FloatVector.fromMemorySegment(F, b, (b0 + p + L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), s1);
         }
-        r[0] = s0.reduceLanes(VectorOperators.ADD);
-        r[1] = s1.reduceLanes(VectorOperators.ADD);
-        return p;
+        return s0.add(s1).reduceLanes(VectorOperators.ADD);
     }
 
-    private static int dot1x2F16(float[] a, MemorySegment b, long b0, long b1, int p0, int p1, float[] r) {
+    private static float dot1F16(float[] a, MemorySegment b, long b0, int end) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
-        int p = p0;
-        for (int bound = p0 + F.loopBound(p1 - p0); p < bound; p += L) {
-            FloatVector x = FloatVector.fromArray(F, a, p);
-            s0 = x.fma(FloatFormat.loadF16(b, b0 + p), s0);
-            s1 = x.fma(FloatFormat.loadF16(b, b1 + p), s1);
+        for (int p = 0; p < end; p += 2 * L) {
+            s0 = FloatVector.fromArray(F, a, p).fma(FloatFormat.loadF16(b, b0 + p), s0);
+            s1 = FloatVector.fromArray(F, a, p + L).fma(FloatFormat.loadF16(b, b0 + p + L), s1);
         }
-        r[0] = s0.reduceLanes(VectorOperators.ADD);
-        r[1] = s1.reduceLanes(VectorOperators.ADD);
-        return p;
+        return s0.add(s1).reduceLanes(VectorOperators.ADD);
     }
 
-    private static int dot1x2BF16(float[] a, MemorySegment b, long b0, long b1, int p0, int p1, float[] r) {
+    private static float dot1BF16(float[] a, MemorySegment b, long b0, int end) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
-        int p = p0;
-        for (int bound = p0 + F.loopBound(p1 - p0); p < bound; p += L) {
-            FloatVector x = FloatVector.fromArray(F, a, p);
-            s0 = x.fma(FloatFormat.loadBF16(b, b0 + p), s0);
-            s1 = x.fma(FloatFormat.loadBF16(b, b1 + p), s1);
+        for (int p = 0; p < end; p += 2 * L) {
+            s0 = FloatVector.fromArray(F, a, p).fma(FloatFormat.loadBF16(b, b0 + p), s0);
+            s1 = FloatVector.fromArray(F, a, p + L).fma(FloatFormat.loadBF16(b, b0 + p + L), s1);
         }
-        r[0] = s0.reduceLanes(VectorOperators.ADD);
-        r[1] = s1.reduceLanes(VectorOperators.ADD);
-        return p;
+        return s0.add(s1).reduceLanes(VectorOperators.ADD);
     }
 
     // The vector loop of dot4x2, one copy per format that differ only in how b is loaded: r[2t + u] = the a

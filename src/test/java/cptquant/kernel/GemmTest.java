@@ -39,7 +39,7 @@ class GemmTest {
 
     @ParameterizedTest
     @CsvSource({
-        "1,1,1", "3,17,5", "1,768,65", "2,33,40", "4,16,16", "7,100,31", "5,2100,9", // GEMV path (k blocked past 1024)
+        "1,1,1", "3,17,5", "1,768,65", "1,16,3", "1,2100,9", "2,33,40", "4,16,16", "7,100,31", "5,2100,9", // GEMV path (k blocked past 1024)
         "8,1,1", "37,769,65", "9,257,33", "96,256,64", "100,300,97", "193,513,545", "12,1024,32", // GEMM path
     })
     void matchesReferenceOnHeapAndOffHeapWeights(int m, int k, int n) {
@@ -94,6 +94,7 @@ class GemmTest {
                 }
             }
             shapes.add(Arguments.of(f, 3, 2100, 7)); // GEMV K blocks
+            shapes.add(Arguments.of(f, 1, 2100, 7)); // one row: whole b rows, no K blocks
             shapes.add(Arguments.of(f, 2, 64, 5)); // whole vectors only, no scalar tail
         }
         return shapes.build();
