@@ -1,6 +1,7 @@
 package cptquant.kernel;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -54,28 +55,48 @@ public final class Parallel {
         }
     }
 
-    /** One loop: indices are taken from a shared counter by the caller and whichever workers join. */
+    /**
+     * One loop. [0, n) is cut into one contiguous segment per thread; each thread takes indices from the
+     * front of its own segment, then helps with the others'. Handing out indices from one shared counter
+     * interleaved the threads' chunks, so neither streamed through contiguous memory: on decoding's weight
+     * reads that ran 1.2x slower than each thread walking its own half.
+     */
     private static final class Job {
         private static final int CLOSED = 1 << 30;
+        /** Ints between two segments' counters, so that threads do not share their cache lines. */
+        private static final int PAD = 16;
         final int n;
         final IntConsumer body;
         final Thread caller = Thread.currentThread();
-        final AtomicInteger next = new AtomicInteger();
+        private final int segments;
+        /** Segment s's next index, at s * PAD; segment s ends where s + 1 begins. */
+        private final AtomicIntegerArray next;
         /** Workers inside the loop, plus CLOSED once the caller has finished its share. */
         final AtomicInteger inside = new AtomicInteger();
         final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-        Job(int n, IntConsumer body) {
+        Job(int n, IntConsumer body, int segments) {
             this.n = n;
             this.body = body;
+            this.segments = segments;
+            this.next = new AtomicIntegerArray(segments * PAD);
+            for (int t = 0; t < segments; t++) next.set(t * PAD, start(t));
         }
 
-        void work() {
+        private int start(int segment) { return (int) ((long) n * segment / segments); }
+
+        /** Works through segment {@code own}, then the ones after it. */
+        void work(int own) {
             try {
-                for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) body.accept(i);
+                for (int k = 0; k < segments; k++) {
+                    int t = (own + k) % segments, end = start(t + 1);
+                    for (int i = next.getAndIncrement(t * PAD); i < end; i = next.getAndIncrement(t * PAD)) {
+                        body.accept(i);
+                    }
+                }
             } catch (Throwable t) {
                 failure.compareAndSet(null, t);
-                next.set(n); // the others stop taking indices
+                for (int u = 0; u < segments; u++) next.set(u * PAD, n); // the others stop taking indices
             }
         }
 
@@ -122,25 +143,27 @@ public final class Parallel {
             this.threads = threads;
             this.pool = new Thread[threads - 1];
             for (int t = 0; t < pool.length; t++) {
-                pool[t] = Thread.ofPlatform().daemon().name("cptquant-kernel-" + (t + 1)).unstarted(this::loop);
+                int slot = t + 1;
+                pool[t] = Thread.ofPlatform().daemon().name("cptquant-kernel-" + slot).unstarted(() -> loop(slot));
                 pool[t].start();
             }
         }
 
         void run(int n, IntConsumer body) {
-            Job j = new Job(n, body);
+            Job j = new Job(n, body, threads);
             job = j;
             if (parked.get() > 0) for (Thread t : pool) LockSupport.unpark(t);
             INSIDE.set(true);
             try {
-                j.work();
+                j.work(0);
             } finally {
                 INSIDE.set(false);
             }
             j.finish();
         }
 
-        private void loop() {
+        /** A worker's life; {@code slot} is the segment of each loop it starts on (the caller's is 0). */
+        private void loop(int slot) {
             INSIDE.set(true);
             Job seen = null;
             long idleSince = System.nanoTime();
@@ -149,7 +172,7 @@ public final class Parallel {
                 if (j != seen) {
                     seen = j;
                     if (j.enter()) {
-                        j.work();
+                        j.work(slot);
                         j.leave();
                     }
                     idleSince = System.nanoTime();
