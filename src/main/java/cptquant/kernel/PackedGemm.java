@@ -63,7 +63,11 @@ public final class PackedGemm {
             if (bits == 4) {
                 xe = new float[(in + 1) / 2];
                 xo = new float[(in + 1) / 2];
-                for (int i = 0; i < in; i++) (i % 2 == 0 ? xe : xo)[i / 2] = x[row * in + i];
+                for (int i = 0; i < in / 2; i++) {
+                    xe[i] = x[row * in + 2 * i];
+                    xo[i] = x[row * in + 2 * i + 1];
+                }
+                if (in % 2 == 1) xe[in / 2] = x[row * in + in - 1];
             }
             final float[] fe = xe, fo = xo;
             int[] stepGroup = bits == 4 ? stepGroups(in, group) : null;
