@@ -8,6 +8,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -27,6 +28,10 @@ public final class PackedGemm {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+    /** Columns of 4-bit codes one int vector load covers: each int lane holds eight consecutive columns. */
+    private static final int BLOCK = 8 * L;
+    /** 16^-k: the 4-bit kernel widens nibble k in place, as q * 16^k, so its inputs carry the inverse. */
+    private static final float[] NIBBLE_WEIGHT = {1, 0x1p-4f, 0x1p-8f, 0x1p-12f, 0x1p-16f, 0x1p-20f, 0x1p-24f, 1};
 
     /** Below this many rows the fused decode-in-registers path is used. */
     static final int FUSED_MAX_ROWS = 8;
@@ -47,39 +52,39 @@ public final class PackedGemm {
             return;
         }
         int groups = in / group;
-        boolean vector = bits == 8 ? group % L == 0 : group % (2 * L) == 0;
+        // 4-bit: a lane's eight columns must share a group, and a block must not straddle two scale spans
+        // (a span is a group, or a block of several small groups) except at the row's end.
+        boolean vector = bits == 8 ? group % L == 0
+                : in % 8 == 0 && group % 8 == 0 && (group % BLOCK == 0 || BLOCK % group == 0 || group == in);
+        VectorShuffle<Float> laneGroups = bits == 4 && vector && group < BLOCK
+                ? VectorShuffle.fromOp(F, j -> 8 * j / group) : null;
+        // A 4-bit row whose last block runs past its end reads on into the next row's codes, which meet zero
+        // inputs; only the last rows, where that read would leave the segment, take the scalar path.
+        int blockRows = bits == 4 && vector
+                ? (int) Math.min(out, Math.floorDiv(codes.byteSize() - padded(in) / 2, in / 2) + 1) : out;
         for (int r = 0; r < rows; r++) {
             final int row = r;
-            // Per-row input prepared once: group sums (for the zero-point term) and, for 4-bit, the even and
-            // odd inputs apart, because a byte's low nibble is an even column and its high nibble the odd.
+            // Per-row input prepared once: group sums (for the zero-point term) and, for 4-bit, the input in
+            // the order the kernel widens the codes.
             float[] xs = new float[groups];
             for (int g = 0; g < groups; g++) {
                 float s = 0;
                 for (int i = g * group; i < (g + 1) * group; i++) s += x[row * in + i];
                 xs[g] = s;
             }
-            float[] xe = null, xo = null;
-            if (bits == 4) {
-                xe = new float[(in + 1) / 2];
-                xo = new float[(in + 1) / 2];
-                for (int i = 0; i < in / 2; i++) {
-                    xe[i] = x[row * in + 2 * i];
-                    xo[i] = x[row * in + 2 * i + 1];
-                }
-                if (in % 2 == 1) xe[in / 2] = x[row * in + in - 1];
-            }
-            final float[] fe = xe, fo = xo;
+            float[] xb = bits == 4 && vector ? blockInputs(x, row * in, in) : null;
             int chunk = chunkRows(out);
             Parallel.forRange((out + chunk - 1) / chunk, c -> {
                 int o0 = c * chunk, o1 = Math.min(out, o0 + chunk);
-                Scratch scratch = Scratch.of((o1 - o0) * groups, o1 - o0);
+                Scratch scratch = Scratch.of((o1 - o0) * groups + L, o1 - o0);
                 float[] sc = scratch.scales, corr = scratch.corrections;
                 if (vector) chunkParams(o0, o1, groups, bits, scales, zeros, xs, scratch);
                 for (int o = o0; o < o1; o++) {
                     int t = o - o0;
-                    y[row * out + o] = !vector ? dotScalar(x, row * in, in, bits, group, codes, scales, zeros, o)
+                    y[row * out + o] = !vector || o >= blockRows
+                            ? dotScalar(x, row * in, in, bits, group, codes, scales, zeros, o)
                             : (bits == 8 ? dot8(x, row * in, in, group, codes, sc, t * groups, o)
-                                         : dot4(fe, fo, in, group, codes, sc, t * groups, o)) - corr[t];
+                                         : dot4(xb, in, group, codes, sc, t * groups, laneGroups, o)) - corr[t];
                 }
             });
         }
@@ -202,59 +207,71 @@ public final class PackedGemm {
                 .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0);
     }
 
+    private static int padded(int in) { return (in + BLOCK - 1) / BLOCK * BLOCK; }
+
     /**
-     * Sum over groups of s * sum q x for row o of 4-bit codes (its scales from sc[sOff]): each L bytes hold L
-     * even and L odd columns, dotted with the split inputs. Bytes are zero-extended to int lanes before the
-     * nibbles are taken apart: x86 has no byte shift, and the emulated one made the kernel half as fast.
-     * Four byte vectors (128 weights) per iteration into four accumulators, the group scale applied once
-     * per group: 1.05-1.10x a loop of one byte vector that scaled the inputs at every step (decode of the
-     * OPT-125M shape, 6 of 8 paired runs). The nibble conversions stay written out: moved into helpers
-     * returning vectors, C2 left them boxed and the kernel ran at a third of the speed.
+     * The {@code in} inputs from x[off] in dot4's order: per block of BLOCK columns, column 8j + k (nibble k
+     * of lane j) at k * L + j, times NIBBLE_WEIGHT[k] (exact: a power of two); zeros pad the last block.
      */
-    private static float dot4(float[] xe, float[] xodd, int in, int group, MemorySegment codes, float[] sc,
-                              int sOff, int o) {
-        int bytes = (in + 1) / 2, groupBytes = group / 2;
-        long r0 = (long) o * bytes;
-        FloatVector total = FloatVector.zero(F);
-        for (int g = 0, i = 0; i < bytes; g++) {
-            FloatVector lo0 = FloatVector.zero(F), hi0 = lo0, lo1 = lo0, hi1 = lo0;
-            int end = i + groupBytes;
-            for (; i + 4 * L <= end; i += 4 * L) {
-                IntVector q0 = codes4(codes, r0 + i), q1 = codes4(codes, r0 + i + L);
-                IntVector q2 = codes4(codes, r0 + i + 2 * L), q3 = codes4(codes, r0 + i + 3 * L);
-                lo0 = ((FloatVector) q0.and(0x0f).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xe, i), lo0);
-                hi0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xodd, i), hi0);
-                lo1 = ((FloatVector) q1.and(0x0f).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xe, i + L), lo1);
-                hi1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xodd, i + L), hi1);
-                lo0 = ((FloatVector) q2.and(0x0f).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xe, i + 2 * L), lo0);
-                hi0 = ((FloatVector) q2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xodd, i + 2 * L), hi0);
-                lo1 = ((FloatVector) q3.and(0x0f).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xe, i + 3 * L), lo1);
-                hi1 = ((FloatVector) q3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xodd, i + 3 * L), hi1);
+    private static float[] blockInputs(float[] x, int off, int in) {
+        float[] xb = new float[padded(in)];
+        for (int b = 0; b < in; b += BLOCK) {
+            for (int k = 0; k < 8; k++) {
+                for (int j = 0; j < L && b + 8 * j + k < in; j++) {
+                    xb[b + k * L + j] = x[off + b + 8 * j + k] * NIBBLE_WEIGHT[k];
+                }
             }
-            for (; i < end; i += L) { // groups that are not a multiple of 128 weights
-                IntVector q = codes4(codes, r0 + i);
-                lo0 = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xe, i), lo0);
-                hi0 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xodd, i), hi0);
-            }
-            total = lo0.add(hi0).add(lo1.add(hi1)).fma(FloatVector.broadcast(F, sc[sOff + g]), total);
         }
-        return total.reduceLanes(VectorOperators.ADD);
+        return xb;
     }
 
-    /** L bytes of 4-bit codes from byte {@code off}, zero-extended to int lanes. */
-    private static IntVector codes4(MemorySegment codes, long off) {
-        return (IntVector) ByteVector.fromMemorySegment(B, codes, off, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+    /**
+     * Sum over groups of s * sum q x for row o of 4-bit codes (its scales from sc[sOff]), xb from blockInputs.
+     * Each int lane of a load holds eight columns, a byte's low nibble the even one; nibble k is masked in
+     * place and converted as q * 16^k (exact), the input carrying 16^-k, so a weight costs an AND, a
+     * conversion and a multiply-add, with no shuffle and no shift (the last nibble is shifted down instead:
+     * masked, it would be negative). Widening bytes to int lanes first and shifting the nibbles apart ran
+     * 1.2-1.3x slower single-threaded. Scales apply once per span: one group, or, for groups smaller than a
+     * block, one block with each lane's scale moved into place by laneGroups. One flat loop over blocks:
+     * nested span and block loops, or a masked load for a row's last block, cost 11-27 %. A last block that
+     * runs past the row reads the next row's codes against the zero padding of xb.
+     */
+    private static float dot4(float[] xb, int in, int group, MemorySegment codes, float[] sc, int sOff,
+                              VectorShuffle<Float> laneGroups, int o) {
+        long r0 = (long) o * (in / 2);
+        int span = Math.max(group, BLOCK), spanGroups = span / group;
+        FloatVector total = FloatVector.zero(F), a0 = total, a1 = total, a2 = total, a3 = total;
+        for (int b = 0, spanEnd = Math.min(in, span), g = sOff; b < in; b += BLOCK) {
+            IntVector q = IntVector.fromMemorySegment(I, codes, r0 + (b >> 1), ByteOrder.LITTLE_ENDIAN);
+            a0 = ((FloatVector) q.and(0xf).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xb, b), a0);
+            a1 = ((FloatVector) q.and(0xf0).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xb, b + L), a1);
+            a2 = ((FloatVector) q.and(0xf00).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xb, b + 2 * L), a2);
+            a3 = ((FloatVector) q.and(0xf000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xb, b + 3 * L), a3);
+            a0 = ((FloatVector) q.and(0xf0000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xb, b + 4 * L), a0);
+            a1 = ((FloatVector) q.and(0xf00000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xb, b + 5 * L), a1);
+            a2 = ((FloatVector) q.and(0xf000000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xb, b + 6 * L), a2);
+            a3 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xb, b + 7 * L), a3);
+            if (b + BLOCK >= spanEnd) {
+                FloatVector s = laneGroups == null ? FloatVector.broadcast(F, sc[g])
+                        : FloatVector.fromArray(F, sc, g).rearrange(laneGroups);
+                total = a0.add(a1).add(a2.add(a3)).fma(s, total);
+                a0 = FloatVector.zero(F);
+                a1 = a0;
+                a2 = a0;
+                a3 = a0;
+                spanEnd = Math.min(in, spanEnd + span);
+                g += spanGroups;
+            }
+        }
+        return total.reduceLanes(VectorOperators.ADD);
     }
 
     private static float dotScalar(float[] x, int xo, int in, int bits, int group, MemorySegment codes,

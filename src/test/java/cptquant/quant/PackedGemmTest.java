@@ -13,7 +13,10 @@ class PackedGemmTest {
     @CsvSource({
         "8,0,false,1,256", "8,64,false,1,256", "8,0,true,3,256", "4,0,false,1,256", "4,32,false,2,256",
         "4,128,true,1,256",
-        "4,96,false,1,288", "8,48,false,3,288", // groups of a non-power-of-two size; 8-bit: odd vectors per group
+        "8,48,false,3,288", // groups of a non-power-of-two size: odd vectors per group
+        // 4-bit blocks: rows ending inside a block, groups spanning blocks, blocks holding several groups
+        "4,0,false,1,288", "4,256,false,2,512", "4,32,true,1,96", "4,64,false,1,64", "4,8,false,1,136",
+        "4,96,false,1,288", // 4-bit groups that neither divide nor are divided by a block: scalar fallback
         "8,64,false,9,256", "4,32,false,17,256", // many rows: dequantize + GEMM path
         "4,0,false,1,63", "8,0,false,1,63", // widths the vector path cannot cover: scalar fallback
     })
