@@ -76,6 +76,7 @@ public final class PackedGemm {
             int chunk = chunkRows(out);
             Parallel.forRange((out + chunk - 1) / chunk, c -> {
                 int o0 = c * chunk, o1 = Math.min(out, o0 + chunk);
+                // L more scales: dot4 loads a vector of them from a row's first group of each block.
                 Scratch scratch = Scratch.of((o1 - o0) * groups + L, o1 - o0);
                 float[] sc = scratch.scales, corr = scratch.corrections;
                 if (vector) chunkParams(o0, o1, groups, bits, scales, zeros, xs, scratch);
