@@ -3,6 +3,7 @@ package cptquant.kernel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.function.Supplier;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -37,10 +38,42 @@ public final class PackedGemm {
     static final int FUSED_MAX_ROWS = 8;
 
     /**
-     * @param zeros out x groups bytes, or null for symmetric codes (zero point 2^(bits-1))
+     * What the decode path reads besides the codes, widened once per weight from the FP16 scales and byte zero
+     * points: the scales as floats (row-major, L spare entries for dot4's vector load from a row's last
+     * block) and each group's zero-point term s * (z - zRead), where zRead is the zero point the kernels'
+     * code widening already removes (128 for 8-bit codes read as signed), or null when every term is zero.
+     * The terms lie in tiles of L rows, each tile group by group, so a task sums them L rows per vector over
+     * one contiguous read. Widening FP16 scales and summing the terms in a scalar loop per decode task instead
+     * cost a sixth of the 4-bit kernel's time (the loop, a chain of dependent adds, ran at a tenth of the
+     * vector sum's speed).
+     */
+    public record DecodeParams(float[] scales, float[] zeroTerms) {}
+
+    /** The decode parameters of an out x in weight (layout as in {@link #matmul}). */
+    public static DecodeParams decodeParams(int in, int bits, int group, MemorySegment scales, MemorySegment zeros,
+                                            int out) {
+        int groups = in / group, n = Math.multiplyExact(out, groups);
+        float[] sc = new float[Math.addExact(n, L)];
+        for (int k = 0; k < n; k++) sc[k] = scale(scales, k);
+        int zRead = bits == 8 ? 128 : 0;
+        if (zeros == null && 1 << (bits - 1) == zRead) return new DecodeParams(sc, null);
+        float[] zt = new float[Math.multiplyExact((out + L - 1) / L * L, groups)];
+        for (int o = 0; o < out; o++) {
+            for (int g = 0; g < groups; g++) {
+                int k = o * groups + g;
+                zt[(o - o % L) * groups + g * L + o % L] = sc[k] * (zero(zeros, bits, k) - zRead);
+            }
+        }
+        return new DecodeParams(sc, zt);
+    }
+
+    /**
+     * @param zeros  out x groups bytes, or null for symmetric codes (zero point 2^(bits-1))
+     * @param params {@link #decodeParams} of this weight; read only when decoding (rows below FUSED_MAX_ROWS)
      */
     public static void matmul(float[] x, int rows, int in, int bits, int group, MemorySegment codes,
-                              MemorySegment scales, MemorySegment zeros, int out, float[] y) {
+                              MemorySegment scales, MemorySegment zeros, int out, float[] y,
+                              Supplier<DecodeParams> params) {
         if (rows >= FUSED_MAX_ROWS) {
             float[] w = new float[Math.multiplyExact(out, in)];
             Parallel.forRange(chunks(out), c -> {
@@ -62,9 +95,10 @@ public final class PackedGemm {
         // inputs; only the last rows, where that read would leave the segment, take the scalar path.
         int blockRows = bits == 4 && vector
                 ? (int) Math.min(out, Math.floorDiv(codes.byteSize() - padded(in) / 2, in / 2) + 1) : out;
+        DecodeParams p = vector ? params.get() : null;
         for (int r = 0; r < rows; r++) {
             final int row = r;
-            // Per-row input prepared once: group sums (for the zero-point term) and, for 4-bit, the input in
+            // Per-row input prepared once: group sums (for the zero-point terms) and, for 4-bit, the input in
             // the order the kernel widens the codes.
             float[] xs = new float[groups];
             for (int g = 0; g < groups; g++) {
@@ -76,16 +110,22 @@ public final class PackedGemm {
             int chunk = chunkRows(out);
             Parallel.forRange((out + chunk - 1) / chunk, c -> {
                 int o0 = c * chunk, o1 = Math.min(out, o0 + chunk);
-                // L more scales: dot4 loads a vector of them from a row's first group of each block.
-                Scratch scratch = Scratch.of((o1 - o0) * groups + L, o1 - o0);
-                float[] sc = scratch.scales, corr = scratch.corrections;
-                if (vector) chunkParams(o0, o1, groups, bits, scales, zeros, xs, scratch);
+                float[] sc = null, corr = null;
+                if (vector) {
+                    Scratch scratch = Scratch.of((o1 - o0) * groups + L, o1 - o0 + L);
+                    sc = scratch.scales;
+                    corr = scratch.corrections;
+                    // Copied, not read in place: a kernel waiting on a scale from memory at each group's end ran
+                    // a quarter slower on weights streamed from memory.
+                    System.arraycopy(p.scales(), o0 * groups, sc, 0, (o1 - o0) * groups);
+                    zeroTerms(p.zeroTerms(), xs, o0, o1, corr);
+                }
                 for (int o = o0; o < o1; o++) {
-                    int t = o - o0;
                     y[row * out + o] = !vector || o >= blockRows
                             ? dotScalar(x, row * in, in, bits, group, codes, scales, zeros, o)
-                            : (bits == 8 ? dot8(x, row * in, in, group, codes, sc, t * groups, o)
-                                         : dot4(xb, in, group, codes, sc, t * groups, laneGroups, o)) - corr[t];
+                            : (bits == 8 ? dot8(x, row * in, in, group, codes, sc, (o - o0) * groups, o)
+                                         : dot4(xb, in, group, codes, sc, (o - o0) * groups, laneGroups, o))
+                              - corr[o - o0];
                 }
             });
         }
@@ -100,7 +140,7 @@ public final class PackedGemm {
      * per thread, so the thread that finishes first waits little for the other's last task.
      */
     private static int chunkRows(int out) {
-        return Math.max(8, Math.min(CHUNK, out / (16 * Parallel.threads())));
+        return Math.max(L, Math.min(CHUNK, out / (16 * Parallel.threads())) / L * L);
     }
 
     private static float scale(MemorySegment scales, long idx) {
@@ -112,58 +152,36 @@ public final class PackedGemm {
     }
 
     /**
-     * Per-thread buffers for a decode task's scales, zero points and zero-point terms, grown on demand: a
-     * decoded token runs some two thousand tasks, and fresh arrays for each were most of its garbage.
+     * Per-thread buffers for a decode task's scales and zero-point terms, grown on demand: a decoded token
+     * runs some two thousand tasks, and fresh arrays for each were most of its garbage.
      */
     private static final class Scratch {
         private static final ThreadLocal<Scratch> OF_THREAD = ThreadLocal.withInitial(Scratch::new);
         float[] scales = new float[0], corrections = new float[0];
-        short[] halves = new short[0];
-        byte[] zeros = new byte[0];
 
-        /** This thread's buffers, at least {@code params} scales and zero points and {@code rows} terms. */
+        /** This thread's buffers, at least {@code params} scales and {@code rows} terms. */
         static Scratch of(int params, int rows) {
             Scratch s = OF_THREAD.get();
-            if (s.scales.length < params) {
-                s.scales = new float[params];
-                s.halves = new short[params];
-                s.zeros = new byte[params];
-            }
+            if (s.scales.length < params) s.scales = new float[params];
             if (s.corrections.length < rows) s.corrections = new float[rows];
             return s;
         }
     }
 
     /**
-     * Rows [o0, o1)'s group scales into sc[(o - o0) * groups + g] and their zero-point terms, sum over
-     * groups of s * (z - zRead) * (sum of x over the group), into corr[o - o0], where zRead is the zero
-     * point the kernels' code widening already removes (128 for 8-bit codes read as signed). Read in bulk
-     * here, outside the kernels: a scale read from the segment inside a kernel loop halved its speed, and
-     * reading them row by row cost a tenth of the decode time.
+     * Rows [o0, o1)'s zero-point terms, sum over groups g of s * (z - zRead) * xs[g], into corr from 0 (o0 a
+     * multiple of L, as every task's first row is; corr holds o1 - o0 rounded up to L).
      */
-    private static void chunkParams(int o0, int o1, int groups, int bits, MemorySegment scales, MemorySegment zeros,
-                                    float[] xs, Scratch scratch) {
-        float[] sc = scratch.scales, corr = scratch.corrections;
-        int n = (o1 - o0) * groups;
-        // Copied to the heap, then widened: C2 vectorises Float.float16ToFloat over an array, not over segment
-        // reads one element at a time (reading them so, this method drew a tenth of the packed kernels' JFR
-        // samples; the change alone was within the machine's noise on decode speed).
-        short[] h = scratch.halves;
-        MemorySegment.copy(scales, I16, (long) o0 * groups * Short.BYTES, h, 0, n);
-        for (int k = 0; k < n; k++) sc[k] = Float.float16ToFloat(h[k]);
-        byte[] z = null;
-        if (zeros != null) {
-            z = scratch.zeros;
-            MemorySegment.copy(zeros, ValueLayout.JAVA_BYTE, (long) o0 * groups, z, 0, n);
-        }
-        int zRead = bits == 8 ? 128 : 0, symmetric = 1 << (bits - 1);
-        for (int t = 0; t < o1 - o0; t++) {
-            float c = 0;
-            for (int g = 0; g < groups; g++) {
-                int k = t * groups + g;
-                c += sc[k] * ((z == null ? symmetric : z[k] & 0xff) - zRead) * xs[g];
+    private static void zeroTerms(float[] zt, float[] xs, int o0, int o1, float[] corr) {
+        int groups = xs.length;
+        for (int t = 0; t < o1 - o0; t += L) {
+            FloatVector c = FloatVector.zero(F);
+            if (zt != null) {
+                for (int g = 0, k = (o0 + t) * groups; g < groups; g++, k += L) {
+                    c = FloatVector.fromArray(F, zt, k).fma(FloatVector.broadcast(F, xs[g]), c);
+                }
             }
-            corr[t] = c;
+            c.intoArray(corr, t);
         }
     }
 

@@ -20,6 +20,8 @@ public final class PackedWeight implements Weight {
     private final MemorySegment codes;
     private final MemorySegment scales;
     private final MemorySegment zeros;
+    /** Built on the first decode call: prefill and evaluation never need it. */
+    private volatile PackedGemm.DecodeParams decodeParams;
 
     /**
      * @param groupSize inputs per scale; equal to inFeatures for per-channel quantization
@@ -100,7 +102,17 @@ public final class PackedWeight implements Weight {
 
     @Override
     public void matmul(float[] x, int rows, float[] y) {
-        PackedGemm.matmul(x, rows, inFeatures, bits, groupSize, codes, scales, zeros, outFeatures, y);
+        PackedGemm.matmul(x, rows, inFeatures, bits, groupSize, codes, scales, zeros, outFeatures, y,
+                this::decodeParams);
+    }
+
+    // Two threads racing here build equal copies; one wins, the other is garbage.
+    private PackedGemm.DecodeParams decodeParams() {
+        PackedGemm.DecodeParams p = decodeParams;
+        if (p == null) {
+            decodeParams = p = PackedGemm.decodeParams(inFeatures, bits, groupSize, scales, zeros, outFeatures);
+        }
+        return p;
     }
 
     @Override
