@@ -110,22 +110,19 @@ public final class PackedGemm {
             int chunk = chunkRows(out);
             Parallel.forRange((out + chunk - 1) / chunk, c -> {
                 int o0 = c * chunk, o1 = Math.min(out, o0 + chunk);
-                float[] sc = null, corr = null;
-                if (vector) {
+                // Rows the vector kernels take; the rest (none, or a 4-bit tensor's last rows) go scalar.
+                int v1 = vector ? Math.min(o1, blockRows) : o0;
+                if (v1 > o0) {
                     Scratch scratch = Scratch.of((o1 - o0) * groups + L, o1 - o0 + L);
-                    sc = scratch.scales;
-                    corr = scratch.corrections;
                     // Copied, not read in place: a kernel waiting on a scale from memory at each group's end ran
                     // a quarter slower on weights streamed from memory.
-                    System.arraycopy(p.scales(), o0 * groups, sc, 0, (o1 - o0) * groups);
-                    zeroTerms(p.zeroTerms(), xs, o0, o1, corr);
+                    System.arraycopy(p.scales(), o0 * groups, scratch.scales, 0, (o1 - o0) * groups);
+                    zeroTerms(p.zeroTerms(), xs, o0, o1, scratch.corrections);
+                    if (bits == 8) dot8(x, row * in, in, group, codes, scratch, o0, v1, y, row * out);
+                    else dot4(xb, in, group, codes, scratch, laneGroups, o0, v1, y, row * out);
                 }
-                for (int o = o0; o < o1; o++) {
-                    y[row * out + o] = !vector || o >= blockRows
-                            ? dotScalar(x, row * in, in, bits, group, codes, scales, zeros, o)
-                            : (bits == 8 ? dot8(x, row * in, in, group, codes, sc, (o - o0) * groups, o)
-                                         : dot4(xb, in, group, codes, sc, (o - o0) * groups, laneGroups, o))
-                              - corr[o - o0];
+                for (int o = v1; o < o1; o++) {
+                    y[row * out + o] = dotScalar(x, row * in, in, bits, group, codes, scales, zeros, o);
                 }
             });
         }
@@ -185,39 +182,44 @@ public final class PackedGemm {
         }
     }
 
-    // The kernels take one row at a time: decoding streams the weight from memory, and four rows at once
-    // (sharing each input load) ran 1.2-1.6x slower there, though faster on weights that stay in cache.
+    // The kernels run over a task's rows, one row at a time: a call per row (its set-up, the mask constants
+    // loaded afresh) cost the 4-bit kernel 7-18 %. Four rows at once (sharing each input load) ran 1.2-1.6x
+    // slower when decoding streams the weight from memory, though faster on weights that stay in cache.
 
     /**
-     * Sum over groups of s * sum (q - 128) x for row o of 8-bit codes (its scales from sc[sOff]), read as
-     * signed so the byte-to-float widening is exact. Eight vectors per iteration into four accumulators:
-     * two per iteration left the loop's own overhead and the multiply-add latency exposed, and ran 1.4-1.6x
-     * slower.
+     * y[yOff + o] for rows [o0, o1) of 8-bit codes: sum over groups of s * sum (q - 128) x, less the row's
+     * zero-point term (scales and terms from the task's scratch, from row o0). Codes are read as signed so the
+     * byte-to-float widening is exact. Eight vectors per iteration into four accumulators: two per iteration
+     * left the loop's own overhead and the multiply-add latency exposed, and ran 1.4-1.6x slower.
      */
-    private static float dot8(float[] x, int xo, int in, int group, MemorySegment codes, float[] sc, int sOff,
-                              int o) {
+    private static void dot8(float[] x, int xo, int in, int group, MemorySegment codes, Scratch scratch, int o0,
+                             int o1, float[] y, int yOff) {
         int groups = in / group;
-        long r0 = (long) o * in;
-        FloatVector total = FloatVector.zero(F);
-        for (int g = 0; g < groups; g++) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            int i = g * group, end = (g + 1) * group;
-            for (; i + 8 * L <= end; i += 8 * L) {
-                a0 = signed8(codes, r0 + i).fma(FloatVector.fromArray(F, x, xo + i), a0);
-                a1 = signed8(codes, r0 + i + L).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
-                a2 = signed8(codes, r0 + i + 2 * L).fma(FloatVector.fromArray(F, x, xo + i + 2 * L), a2);
-                a3 = signed8(codes, r0 + i + 3 * L).fma(FloatVector.fromArray(F, x, xo + i + 3 * L), a3);
-                a0 = signed8(codes, r0 + i + 4 * L).fma(FloatVector.fromArray(F, x, xo + i + 4 * L), a0);
-                a1 = signed8(codes, r0 + i + 5 * L).fma(FloatVector.fromArray(F, x, xo + i + 5 * L), a1);
-                a2 = signed8(codes, r0 + i + 6 * L).fma(FloatVector.fromArray(F, x, xo + i + 6 * L), a2);
-                a3 = signed8(codes, r0 + i + 7 * L).fma(FloatVector.fromArray(F, x, xo + i + 7 * L), a3);
+        float[] sc = scratch.scales;
+        for (int o = o0; o < o1; o++) {
+            long r0 = (long) o * in;
+            int sOff = (o - o0) * groups;
+            FloatVector total = FloatVector.zero(F);
+            for (int g = 0; g < groups; g++) {
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                int i = g * group, end = (g + 1) * group;
+                for (; i + 8 * L <= end; i += 8 * L) {
+                    a0 = signed8(codes, r0 + i).fma(FloatVector.fromArray(F, x, xo + i), a0);
+                    a1 = signed8(codes, r0 + i + L).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
+                    a2 = signed8(codes, r0 + i + 2 * L).fma(FloatVector.fromArray(F, x, xo + i + 2 * L), a2);
+                    a3 = signed8(codes, r0 + i + 3 * L).fma(FloatVector.fromArray(F, x, xo + i + 3 * L), a3);
+                    a0 = signed8(codes, r0 + i + 4 * L).fma(FloatVector.fromArray(F, x, xo + i + 4 * L), a0);
+                    a1 = signed8(codes, r0 + i + 5 * L).fma(FloatVector.fromArray(F, x, xo + i + 5 * L), a1);
+                    a2 = signed8(codes, r0 + i + 6 * L).fma(FloatVector.fromArray(F, x, xo + i + 6 * L), a2);
+                    a3 = signed8(codes, r0 + i + 7 * L).fma(FloatVector.fromArray(F, x, xo + i + 7 * L), a3);
+                }
+                for (; i < end; i += L) { // groups that are not a multiple of eight vectors
+                    a0 = signed8(codes, r0 + i).fma(FloatVector.fromArray(F, x, xo + i), a0);
+                }
+                total = a0.add(a1).add(a2.add(a3)).fma(FloatVector.broadcast(F, sc[sOff + g]), total);
             }
-            for (; i < end; i += L) { // groups that are not a multiple of eight vectors
-                a0 = signed8(codes, r0 + i).fma(FloatVector.fromArray(F, x, xo + i), a0);
-            }
-            total = a0.add(a1).add(a2.add(a3)).fma(FloatVector.broadcast(F, sc[sOff + g]), total);
+            y[yOff + o] = total.reduceLanes(VectorOperators.ADD) - scratch.corrections[o - o0];
         }
-        return total.reduceLanes(VectorOperators.ADD);
     }
 
     /** L 8-bit codes from byte {@code off} as floats q - 128. */
@@ -245,7 +247,8 @@ public final class PackedGemm {
     }
 
     /**
-     * Sum over groups of s * sum q x for row o of 4-bit codes (its scales from sc[sOff]), xb from blockInputs.
+     * y[yOff + o] for rows [o0, o1) of 4-bit codes: sum over groups of s * sum q x, less the row's zero-point
+     * term (scales and terms from the task's scratch, from row o0), xb from blockInputs.
      * Each int lane of a load holds eight columns, a byte's low nibble the even one; nibble k is masked in
      * place and converted as q * 16^k (exact), the input carrying 16^-k, so a weight costs an AND, a
      * conversion and a multiply-add, with no shuffle and no shift (the last nibble is shifted down instead:
@@ -255,42 +258,45 @@ public final class PackedGemm {
      * nested span and block loops, or a masked load for a row's last block, cost 11-27 %. A last block that
      * runs past the row reads the next row's codes against the zero padding of xb.
      */
-    private static float dot4(float[] xb, int in, int group, MemorySegment codes, float[] sc, int sOff,
-                              VectorShuffle<Float> laneGroups, int o) {
-        long r0 = (long) o * (in / 2);
-        int span = Math.max(group, BLOCK), spanGroups = span / group;
-        FloatVector total = FloatVector.zero(F), a0 = total, a1 = total, a2 = total, a3 = total;
-        for (int b = 0, spanEnd = Math.min(in, span), g = sOff; b < in; b += BLOCK) {
-            IntVector q = IntVector.fromMemorySegment(I, codes, r0 + (b >> 1), ByteOrder.LITTLE_ENDIAN);
-            a0 = ((FloatVector) q.and(0xf).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xb, b), a0);
-            a1 = ((FloatVector) q.and(0xf0).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xb, b + L), a1);
-            a2 = ((FloatVector) q.and(0xf00).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xb, b + 2 * L), a2);
-            a3 = ((FloatVector) q.and(0xf000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xb, b + 3 * L), a3);
-            a0 = ((FloatVector) q.and(0xf0000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xb, b + 4 * L), a0);
-            a1 = ((FloatVector) q.and(0xf00000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xb, b + 5 * L), a1);
-            a2 = ((FloatVector) q.and(0xf000000).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xb, b + 6 * L), a2);
-            a3 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xb, b + 7 * L), a3);
-            if (b + BLOCK >= spanEnd) {
-                FloatVector s = laneGroups == null ? FloatVector.broadcast(F, sc[g])
-                        : FloatVector.fromArray(F, sc, g).rearrange(laneGroups);
-                total = a0.add(a1).add(a2.add(a3)).fma(s, total);
-                a0 = FloatVector.zero(F);
-                a1 = a0;
-                a2 = a0;
-                a3 = a0;
-                spanEnd = Math.min(in, spanEnd + span);
-                g += spanGroups;
+    private static void dot4(float[] xb, int in, int group, MemorySegment codes, Scratch scratch,
+                             VectorShuffle<Float> laneGroups, int o0, int o1, float[] y, int yOff) {
+        int span = Math.max(group, BLOCK), spanGroups = span / group, groups = in / group;
+        float[] sc = scratch.scales;
+        for (int o = o0; o < o1; o++) {
+            long r0 = (long) o * (in / 2);
+            FloatVector total = FloatVector.zero(F), a0 = total, a1 = total, a2 = total, a3 = total;
+            for (int b = 0, spanEnd = Math.min(in, span), g = (o - o0) * groups; b < in; b += BLOCK) {
+                IntVector q = IntVector.fromMemorySegment(I, codes, r0 + (b >> 1), ByteOrder.LITTLE_ENDIAN);
+                a0 = ((FloatVector) q.and(0xf).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xb, b), a0);
+                a1 = ((FloatVector) q.and(0xf0).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xb, b + L), a1);
+                a2 = ((FloatVector) q.and(0xf00).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xb, b + 2 * L), a2);
+                a3 = ((FloatVector) q.and(0xf000).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xb, b + 3 * L), a3);
+                a0 = ((FloatVector) q.and(0xf0000).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xb, b + 4 * L), a0);
+                a1 = ((FloatVector) q.and(0xf00000).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xb, b + 5 * L), a1);
+                a2 = ((FloatVector) q.and(0xf000000).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xb, b + 6 * L), a2);
+                a3 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xb, b + 7 * L), a3);
+                if (b + BLOCK >= spanEnd) {
+                    FloatVector s = laneGroups == null ? FloatVector.broadcast(F, sc[g])
+                            : FloatVector.fromArray(F, sc, g).rearrange(laneGroups);
+                    total = a0.add(a1).add(a2.add(a3)).fma(s, total);
+                    a0 = FloatVector.zero(F);
+                    a1 = a0;
+                    a2 = a0;
+                    a3 = a0;
+                    spanEnd = Math.min(in, spanEnd + span);
+                    g += spanGroups;
+                }
             }
+            y[yOff + o] = total.reduceLanes(VectorOperators.ADD) - scratch.corrections[o - o0];
         }
-        return total.reduceLanes(VectorOperators.ADD);
     }
 
     private static float dotScalar(float[] x, int xo, int in, int bits, int group, MemorySegment codes,
