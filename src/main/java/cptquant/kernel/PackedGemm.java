@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.function.Supplier;
+import java.util.stream.IntStream;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -100,12 +101,7 @@ public final class PackedGemm {
             final int row = r;
             // Per-row input prepared once: group sums (for the zero-point terms) and, for 4-bit, the input in
             // the order the kernel widens the codes.
-            float[] xs = new float[groups];
-            for (int g = 0; g < groups; g++) {
-                float s = 0;
-                for (int i = g * group; i < (g + 1) * group; i++) s += x[row * in + i];
-                xs[g] = s;
-            }
+            float[] xs = groupSums(x, row * in, in, group);
             float[] xb = bits == 4 && vector ? blockInputs(x, row * in, in) : null;
             int chunk = chunkRows(out);
             Parallel.forRange((out + chunk - 1) / chunk, c -> {
@@ -228,6 +224,23 @@ public final class PackedGemm {
                 .lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2F, F, 0);
     }
 
+    /** Sums of x[off, off + in) over each group of {@code group} inputs. */
+    private static float[] groupSums(float[] x, int off, int in, int group) {
+        float[] xs = new float[in / group];
+        for (int g = 0; g < xs.length; g++) {
+            int i = g * group, end = i + group;
+            FloatVector acc = FloatVector.zero(F);
+            for (; i + L <= end; i += L) acc = acc.add(FloatVector.fromArray(F, x, off + i));
+            float s = acc.reduceLanes(VectorOperators.ADD);
+            for (; i < end; i++) s += x[off + i];
+            xs[g] = s;
+        }
+        return xs;
+    }
+
+    /** Gather offsets 0, 8, 16, ...: lane j of a block's nibble-k inputs is column 8j + k. */
+    private static final int[] EIGHTH_LANES = IntStream.range(0, L).map(j -> 8 * j).toArray();
+
     private static int padded(int in) { return (in + BLOCK - 1) / BLOCK * BLOCK; }
 
     /**
@@ -236,7 +249,14 @@ public final class PackedGemm {
      */
     private static float[] blockInputs(float[] x, int off, int in) {
         float[] xb = new float[padded(in)];
-        for (int b = 0; b < in; b += BLOCK) {
+        int b = 0;
+        for (; b + BLOCK <= in; b += BLOCK) {
+            for (int k = 0; k < 8; k++) {
+                FloatVector.fromArray(F, x, off + b + k, EIGHTH_LANES, 0).mul(NIBBLE_WEIGHT[k])
+                        .intoArray(xb, b + k * L);
+            }
+        }
+        for (; b < in; b += BLOCK) {
             for (int k = 0; k < 8; k++) {
                 for (int j = 0; j < L && b + 8 * j + k < in; j++) {
                     xb[b + k * L + j] = x[off + b + 8 * j + k] * NIBBLE_WEIGHT[k];
