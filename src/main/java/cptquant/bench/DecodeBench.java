@@ -42,7 +42,8 @@ import java.util.stream.Stream;
  * ({@link DecodeChild}) with a small heap, so one format's memory or JIT state never colours another's;
  * a child that loads nothing gives the JVM's own resident memory, subtracted to leave the model's. Speed
  * is set beside the bandwidth bound: weight bytes read per decoded token (block linears and LM head as
- * stored) over the machine's measured read bandwidth.
+ * stored) over the read bandwidth the same child measures right after its decode runs. The host's bandwidth
+ * drifts within a run: against one figure taken at the run's start, FP32 once decoded at 1.35 of its bound.
  */
 public final class DecodeBench {
     /**
@@ -97,7 +98,8 @@ public final class DecodeBench {
 
     /** What a child prints: its figures for one checkpoint. */
     public record Measurement(long weightBytes, int decodeTokens, int prefillTokens, double decodeTokensPerS,
-                              double prefillTokensPerS, ResidentMemory afterLoad, ResidentMemory afterDecode) {}
+                              double bandwidthGBs, double prefillTokensPerS, ResidentMemory afterLoad,
+                              ResidentMemory afterDecode) {}
 
     /**
      * One format's figures.
@@ -105,9 +107,10 @@ public final class DecodeBench {
      * @param checkpointMB size on disk of what was loaded
      * @param weightMB     bytes every decoded token reads: block linears and LM head as stored
      * @param modelOnly    resident memory after decoding less the baseline child's
+     * @param bandwidthGBs read bandwidth measured in the child right after decoding: the bound's
      */
     public record Figure(String format, double checkpointMB, double weightMB, ResidentMemory modelOnly,
-                         double decodeTokensPerS, double speedupVsFp32, double boundTokensPerS,
+                         double decodeTokensPerS, double speedupVsFp32, double bandwidthGBs, double boundTokensPerS,
                          double decodeOverBound, double prefillTokensPerS, ResidentMemory afterLoad,
                          ResidentMemory afterDecode) {}
 
@@ -117,7 +120,7 @@ public final class DecodeBench {
      * @param baseline a child JVM's resident memory when it loads nothing
      * @param note     why resident memory is missing, or null
      */
-    public record ModelFigures(String model, double bandwidthGBs, int decodeTokens, int prefillTokens, int reps,
+    public record ModelFigures(String model, int decodeTokens, int prefillTokens, int reps,
                                ResidentMemory baseline, String note, List<Figure> formats) {
 
         /** A human table, one row per format. */
@@ -125,12 +128,12 @@ public final class DecodeBench {
             StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
                     "%s: decode %d tokens, prefill %d, median of %d; baseline JVM RSS %s MB%s%n", model, decodeTokens,
                     prefillTokens, reps, mb(baseline.rssMB()), note == null ? "" : " (" + note + ")"));
-            s.append(String.format("  %-23s %9s %9s %12s %7s %11s %12s %13s%n", "format", "weight MB", "RSS MB",
-                    "decode tok/s", "x fp32", "bound tok/s", "decode/bound", "prefill tok/s"));
+            s.append(String.format("  %-23s %9s %9s %12s %7s %6s %11s %12s %13s%n", "format", "weight MB", "RSS MB",
+                    "decode tok/s", "x fp32", "GB/s", "bound tok/s", "decode/bound", "prefill tok/s"));
             for (Figure f : formats) {
-                s.append(String.format(Locale.ROOT, "  %-23s %9.1f %9s %12.1f %7.2f %11.1f %12.2f %13.1f%n", f.format(),
-                        f.weightMB(), mb(f.modelOnly().rssMB()), f.decodeTokensPerS(), f.speedupVsFp32(),
-                        f.boundTokensPerS(), f.decodeOverBound(), f.prefillTokensPerS()));
+                s.append(String.format(Locale.ROOT, "  %-23s %9.1f %9s %12.1f %7.2f %6.1f %11.1f %12.2f %13.1f%n",
+                        f.format(), f.weightMB(), mb(f.modelOnly().rssMB()), f.decodeTokensPerS(), f.speedupVsFp32(),
+                        f.bandwidthGBs(), f.boundTokensPerS(), f.decodeOverBound(), f.prefillTokensPerS()));
             }
             return s.toString();
         }
@@ -145,7 +148,7 @@ public final class DecodeBench {
      *
      * @param formats FP32 first: the others' speedups are relative to it
      */
-    public static ModelFigures measure(String name, Path source, List<Format> formats, double bandwidthGBs, Settings settings) {
+    public static ModelFigures measure(String name, Path source, List<Format> formats, Settings settings) {
         if (formats.isEmpty() || formats.getFirst() != Format.FP32) {
             throw new IllegalArgumentException("formats must start with fp32, the reference; got " + formats);
         }
@@ -170,13 +173,14 @@ public final class DecodeBench {
                         Integer.toString(settings.decodeTokens()), Integer.toString(settings.prefillTokens()),
                         Integer.toString(settings.reps())), work, Measurement.class);
                 if (first == null) first = m;
-                double bound = bandwidthGBs * 1e9 / m.weightBytes();
+                double bound = m.bandwidthGBs() * 1e9 / m.weightBytes();
                 figures.add(new Figure(f.label(), sizeOf(checkpoint) / 1e6, m.weightBytes() / 1e6,
                         m.afterDecode().minus(baseline), m.decodeTokensPerS(), m.decodeTokensPerS() / first.decodeTokensPerS(),
-                        bound, m.decodeTokensPerS() / bound, m.prefillTokensPerS(), m.afterLoad(), m.afterDecode()));
+                        m.bandwidthGBs(), bound, m.decodeTokensPerS() / bound, m.prefillTokensPerS(), m.afterLoad(),
+                        m.afterDecode()));
                 if (f != Format.FP32) AtomicFiles.deleteTree(checkpoint); // a model's formats need not share the disk
             }
-            return new ModelFigures(name, bandwidthGBs, first.decodeTokens(), first.prefillTokens(), settings.reps(), baseline,
+            return new ModelFigures(name, first.decodeTokens(), first.prefillTokens(), settings.reps(), baseline,
                     baseline.rssMB() == null ? "resident memory needs Linux's /proc/self/status" : null, figures);
         } catch (IOException e) {
             throw new UncheckedIOException(name + ": " + e.getMessage(), e);

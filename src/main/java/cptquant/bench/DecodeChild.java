@@ -48,10 +48,11 @@ public final class DecodeChild {
         double decodeMs = Timing.medianMillis(Math.max(3, 128 / Math.max(1, decode)), reps,
                 () -> DecodeBench.greedy(model, 2, decode));
         ResidentMemory afterDecode = ResidentMemory.now();
+        double bandwidth = KernelBench.memoryBandwidthGBs(); // after the memory figure: its buffer is freed, not counted
         int[] prompt = new SplittableRandom(1).ints(prefill, 3, model.vocabSize()).toArray();
         double prefillMs = Timing.medianMillis(2, reps, () -> model.logits(prompt));
         return new DecodeBench.Measurement(weightBytesPerToken(model), decode, prefill, decode / (decodeMs / 1e3),
-                prefill / (prefillMs / 1e3), afterLoad, afterDecode);
+                bandwidth, prefill / (prefillMs / 1e3), afterLoad, afterDecode);
     }
 
     /** Block linears and the LM head as stored: what every decoded token reads. */

@@ -57,7 +57,7 @@ final class BenchCommand implements Callable<Integer> {
         String rel = "models/stories260K/stories260K.bin";
         CausalLM stories = DataPaths.has(rel) ? LlamaModel.load(DataPaths.resolve(rel)).model() : null;
         out.put("decode", decode(stories, DataPaths.resolve(rel)));
-        if (formats) out.put("formats", formats(DataPaths.resolve(rel), bandwidth));
+        if (formats) out.put("formats", formats(DataPaths.resolve(rel)));
 
         System.out.println(table(out));
         if (json != null) cptquant.io.JsonOut.write(json, out);
@@ -107,11 +107,11 @@ final class BenchCommand implements Callable<Integer> {
      * Decode, prefill and resident memory per storage format, each saved and measured in a child JVM:
      * stories260K (when present) and a random OPT-125M-shaped model, written to a temporary directory.
      */
-    private Map<String, Object> formats(Path stories, double bandwidth) throws IOException {
+    private Map<String, Object> formats(Path stories) throws IOException {
         Map<String, Object> r = new LinkedHashMap<>();
         List<DecodeBench.Format> all = List.of(DecodeBench.Format.values());
         if (Files.exists(stories)) {
-            r.put("stories260K", DecodeBench.measure("stories260K", stories, all, bandwidth,
+            r.put("stories260K", DecodeBench.measure("stories260K", stories, all,
                     new DecodeBench.Settings(256, 256, reps, Parallel.threads())));
         } else {
             System.err.println("stories260K per format: skipped, " + stories + " not found");
@@ -121,7 +121,7 @@ final class BenchCommand implements Callable<Integer> {
         try {
             System.err.println("OPT-125M-shaped model (seeded random weights): writing FP32 ...");
             DecodeBench.writeOpt125mShaped(dir);
-            r.put("opt125m_shape", DecodeBench.measure("opt125m_shape", dir, all, bandwidth,
+            r.put("opt125m_shape", DecodeBench.measure("opt125m_shape", dir, all,
                     new DecodeBench.Settings(64, 256, Math.min(reps, 5), Parallel.threads())));
         } finally {
             AtomicFiles.deleteTree(dir);

@@ -44,7 +44,7 @@ class DecodeBenchTest {
         Files.write(source.resolve("tokenizer.json"), HfTokenizer.minilm().json());
 
         DecodeBench.ModelFigures figures = DecodeBench.measure("tiny", source,
-                List.of(DecodeBench.Format.FP32, DecodeBench.Format.W4), 10, new DecodeBench.Settings(4, 6, 1, 1));
+                List.of(DecodeBench.Format.FP32, DecodeBench.Format.W4), new DecodeBench.Settings(4, 6, 1, 1));
 
         JsonNode json = JsonOut.MAPPER.readTree(JsonOut.toJson(figures));
         assertEquals(4, json.get("decodeTokens").asInt());
@@ -56,7 +56,10 @@ class DecodeBenchTest {
         for (JsonNode f : formats) {
             assertTrue(f.get("decodeTokensPerS").asDouble() > 0, f.toString());
             assertTrue(f.get("prefillTokensPerS").asDouble() > 0, f.toString());
-            assertEquals(10e9 / (f.get("weightMB").asDouble() * 1e6), f.get("boundTokensPerS").asDouble(), 1e-6);
+            double bandwidth = f.get("bandwidthGBs").asDouble();
+            assertTrue(bandwidth > 0.1 && bandwidth < 10_000, "child's read bandwidth " + bandwidth + " GB/s");
+            assertEquals(bandwidth * 1e9 / (f.get("weightMB").asDouble() * 1e6), f.get("boundTokensPerS").asDouble(),
+                    1e-9 * f.get("boundTokensPerS").asDouble());
             if (LINUX) {
                 assertTrue(f.at("/afterDecode/rssMB").asDouble() > 0, f.toString());
                 assertTrue(f.at("/afterDecode/peakMB").asDouble() >= f.at("/afterDecode/rssMB").asDouble(), f.toString());
