@@ -30,6 +30,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
 
 /**
@@ -93,8 +94,11 @@ public final class DecodeBench {
         }
     }
 
-    /** Tokens decoded and prefilled per timed run, timed runs per figure (median), kernel threads. */
-    public record Settings(int decodeTokens, int prefillTokens, int reps, int threads) {}
+    /**
+     * Tokens decoded and prefilled per timed run, timed runs per child (median), rounds (a child per format
+     * each, formats in turn), kernel threads.
+     */
+    public record Settings(int decodeTokens, int prefillTokens, int reps, int rounds, int threads) {}
 
     /** What a child prints: its figures for one checkpoint. */
     public record Measurement(long weightBytes, int decodeTokens, int prefillTokens, double decodeTokensPerS,
@@ -102,17 +106,19 @@ public final class DecodeBench {
                               ResidentMemory afterDecode) {}
 
     /**
-     * One format's figures.
+     * One format's figures: speeds and bandwidth are medians over rounds, the speed-up and decode/bound the
+     * medians of each round's ratios, memory the first round's.
      *
      * @param checkpointMB size on disk of what was loaded
      * @param weightMB     bytes every decoded token reads: block linears and LM head as stored
      * @param modelOnly    resident memory after decoding less the baseline child's
-     * @param bandwidthGBs read bandwidth measured in the child right after decoding: the bound's
+     * @param bandwidthGBs read bandwidth each child measured right after decoding: the bound's
+     * @param decodeRounds each round's decode tokens/s
      */
     public record Figure(String format, double checkpointMB, double weightMB, ResidentMemory modelOnly,
                          double decodeTokensPerS, double speedupVsFp32, double bandwidthGBs, double boundTokensPerS,
-                         double decodeOverBound, double prefillTokensPerS, ResidentMemory afterLoad,
-                         ResidentMemory afterDecode) {}
+                         double decodeOverBound, double prefillTokensPerS, List<Double> decodeRounds,
+                         ResidentMemory afterLoad, ResidentMemory afterDecode) {}
 
     /**
      * Every format of one model.
@@ -120,14 +126,15 @@ public final class DecodeBench {
      * @param baseline a child JVM's resident memory when it loads nothing
      * @param note     why resident memory is missing, or null
      */
-    public record ModelFigures(String model, int decodeTokens, int prefillTokens, int reps,
+    public record ModelFigures(String model, int decodeTokens, int prefillTokens, int reps, int rounds,
                                ResidentMemory baseline, String note, List<Figure> formats) {
 
         /** A human table, one row per format. */
         public String table() {
             StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
-                    "%s: decode %d tokens, prefill %d, median of %d; baseline JVM RSS %s MB%s%n", model, decodeTokens,
-                    prefillTokens, reps, mb(baseline.rssMB()), note == null ? "" : " (" + note + ")"));
+                    "%s: decode %d tokens, prefill %d, median of %d per child, of %d rounds; baseline JVM RSS %s MB%s%n",
+                    model, decodeTokens, prefillTokens, reps, rounds, mb(baseline.rssMB()),
+                    note == null ? "" : " (" + note + ")"));
             s.append(String.format("  %-23s %9s %9s %12s %7s %6s %11s %12s %13s%n", "format", "weight MB", "RSS MB",
                     "decode tok/s", "x fp32", "GB/s", "bound tok/s", "decode/bound", "prefill tok/s"));
             for (Figure f : formats) {
@@ -164,23 +171,40 @@ public final class DecodeBench {
         }
         try {
             ResidentMemory baseline = child("baseline", List.of("--baseline"), work, ResidentMemory.class);
-            List<Figure> figures = new ArrayList<>();
-            Measurement first = null;
-            for (Format f : formats) {
-                Path checkpoint = f == Format.FP32 ? source : save(name, loaded, f, work);
-                System.err.println(name + ": measuring " + f.label() + " in a child JVM ...");
-                Measurement m = child(f.label(), List.of(checkpoint.toString(), Integer.toString(settings.threads()),
-                        Integer.toString(settings.decodeTokens()), Integer.toString(settings.prefillTokens()),
-                        Integer.toString(settings.reps())), work, Measurement.class);
-                if (first == null) first = m;
-                double bound = m.bandwidthGBs() * 1e9 / m.weightBytes();
-                figures.add(new Figure(f.label(), sizeOf(checkpoint) / 1e6, m.weightBytes() / 1e6,
-                        m.afterDecode().minus(baseline), m.decodeTokensPerS(), m.decodeTokensPerS() / first.decodeTokensPerS(),
-                        m.bandwidthGBs(), bound, m.decodeTokensPerS() / bound, m.prefillTokensPerS(), m.afterLoad(),
-                        m.afterDecode()));
-                if (f != Format.FP32) AtomicFiles.deleteTree(checkpoint); // a model's formats need not share the disk
+            Map<Format, Path> checkpoints = new LinkedHashMap<>();
+            for (Format f : formats) checkpoints.put(f, f == Format.FP32 ? source : save(name, loaded, f, work));
+            // Rounds run every format in turn, so each round's ratios compare children run minutes apart at
+            // most: the host's speed drifts by a third over a run, more than the differences measured.
+            List<List<Measurement>> runs = new ArrayList<>();
+            for (int r = 0; r < settings.rounds(); r++) {
+                List<Measurement> round = new ArrayList<>();
+                for (Format f : formats) {
+                    System.err.printf(Locale.ROOT, "%s: round %d/%d, measuring %s in a child JVM ...%n", name, r + 1,
+                            settings.rounds(), f.label());
+                    round.add(child(f.label(), List.of(checkpoints.get(f).toString(),
+                            Integer.toString(settings.threads()), Integer.toString(settings.decodeTokens()),
+                            Integer.toString(settings.prefillTokens()), Integer.toString(settings.reps())), work,
+                            Measurement.class));
+                }
+                runs.add(round);
             }
-            return new ModelFigures(name, first.decodeTokens(), first.prefillTokens(), settings.reps(), baseline,
+            List<Figure> figures = new ArrayList<>();
+            for (int i = 0; i < formats.size(); i++) {
+                int f = i;
+                List<Measurement> ms = runs.stream().map(round -> round.get(f)).toList();
+                Measurement m = ms.getFirst();
+                double bandwidth = median(ms, Measurement::bandwidthGBs);
+                figures.add(new Figure(formats.get(f).label(), sizeOf(checkpoints.get(formats.get(f))) / 1e6,
+                        m.weightBytes() / 1e6, m.afterDecode().minus(baseline), median(ms, Measurement::decodeTokensPerS),
+                        median(runs, round -> round.get(f).decodeTokensPerS() / round.getFirst().decodeTokensPerS()),
+                        bandwidth, bandwidth * 1e9 / m.weightBytes(),
+                        median(ms, x -> x.decodeTokensPerS() * x.weightBytes() / (x.bandwidthGBs() * 1e9)),
+                        median(ms, Measurement::prefillTokensPerS),
+                        ms.stream().map(Measurement::decodeTokensPerS).toList(), m.afterLoad(), m.afterDecode()));
+            }
+            Measurement first = runs.getFirst().getFirst();
+            return new ModelFigures(name, first.decodeTokens(), first.prefillTokens(), settings.reps(), settings.rounds(),
+                    baseline,
                     baseline.rssMB() == null ? "resident memory needs Linux's /proc/self/status" : null, figures);
         } catch (IOException e) {
             throw new UncheckedIOException(name + ": " + e.getMessage(), e);
@@ -191,6 +215,10 @@ public final class DecodeBench {
                 System.err.println("cptquant: could not delete " + work + " (" + e.getMessage() + ")");
             }
         }
+    }
+
+    private static <T> double median(List<T> xs, ToDoubleFunction<T> f) {
+        return Timing.median(xs.stream().mapToDouble(f).toArray());
     }
 
     /** Writes {@code format} of the loaded model as {@code quantize --out} would, into a new folder of {@code work}. */

@@ -22,10 +22,16 @@ public final class Timing {
                 action.run();
                 ms[i] = (System.nanoTime() - t0) / 1e6;
             }
-            Arrays.sort(ms);
-            return reps % 2 == 1 ? ms[reps / 2] : (ms[reps / 2 - 1] + ms[reps / 2]) / 2;
+            return median(ms);
         } catch (Exception e) {
             throw new IllegalStateException("benchmark run failed: " + e.getMessage(), e);
         }
+    }
+
+    /** The median of {@code values} (sorted in place); the mean of the middle two for an even count. */
+    public static double median(double[] values) {
+        Arrays.sort(values);
+        int n = values.length;
+        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
     }
 }

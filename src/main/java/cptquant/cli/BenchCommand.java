@@ -35,6 +35,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--reps", defaultValue = "7", description = "timed repetitions per figure, median reported (default ${DEFAULT-VALUE})")
     int reps;
 
+    @Option(names = "--rounds", defaultValue = "3",
+            description = "child JVMs per storage format, run in turn across formats; speeds are medians over "
+                    + "rounds, speed-ups the median of each round's (default ${DEFAULT-VALUE})")
+    int rounds;
+
     @Option(names = "--formats", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "decode/prefill per storage format on stories260K and an OPT-125M-shaped model (default: on)")
     boolean formats;
@@ -43,6 +48,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (threads != null) Parallel.setThreads(threads);
         if (reps < 1) throw new IllegalArgumentException("--reps must be >= 1, got " + reps);
+        if (rounds < 1) throw new IllegalArgumentException("--rounds must be >= 1, got " + rounds);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("threads", Parallel.threads());
         out.put("cpus", Runtime.getRuntime().availableProcessors());
@@ -112,7 +118,7 @@ final class BenchCommand implements Callable<Integer> {
         List<DecodeBench.Format> all = List.of(DecodeBench.Format.values());
         if (Files.exists(stories)) {
             r.put("stories260K", DecodeBench.measure("stories260K", stories, all,
-                    new DecodeBench.Settings(256, 256, reps, Parallel.threads())));
+                    new DecodeBench.Settings(256, 256, reps, rounds, Parallel.threads())));
         } else {
             System.err.println("stories260K per format: skipped, " + stories + " not found");
             r.put("stories260K", Map.of("skipped", stories + " not found"));
@@ -122,7 +128,7 @@ final class BenchCommand implements Callable<Integer> {
             System.err.println("OPT-125M-shaped model (seeded random weights): writing FP32 ...");
             DecodeBench.writeOpt125mShaped(dir);
             r.put("opt125m_shape", DecodeBench.measure("opt125m_shape", dir, all,
-                    new DecodeBench.Settings(64, 256, Math.min(reps, 5), Parallel.threads())));
+                    new DecodeBench.Settings(64, 256, Math.min(reps, 5), rounds, Parallel.threads())));
         } finally {
             AtomicFiles.deleteTree(dir);
         }

@@ -44,17 +44,19 @@ class DecodeBenchTest {
         Files.write(source.resolve("tokenizer.json"), HfTokenizer.minilm().json());
 
         DecodeBench.ModelFigures figures = DecodeBench.measure("tiny", source,
-                List.of(DecodeBench.Format.FP32, DecodeBench.Format.W4), new DecodeBench.Settings(4, 6, 1, 1));
+                List.of(DecodeBench.Format.FP32, DecodeBench.Format.W4), new DecodeBench.Settings(4, 6, 1, 2, 1));
 
         JsonNode json = JsonOut.MAPPER.readTree(JsonOut.toJson(figures));
         assertEquals(4, json.get("decodeTokens").asInt());
         assertEquals(6, json.get("prefillTokens").asInt());
+        assertEquals(2, json.get("rounds").asInt());
         JsonNode formats = json.get("formats");
         assertEquals(2, formats.size());
         assertEquals("fp32", formats.get(0).get("format").asText());
         assertEquals("w4-g128 (head w8)", formats.get(1).get("format").asText());
         for (JsonNode f : formats) {
             assertTrue(f.get("decodeTokensPerS").asDouble() > 0, f.toString());
+            assertEquals(2, f.get("decodeRounds").size(), f.toString());
             assertTrue(f.get("prefillTokensPerS").asDouble() > 0, f.toString());
             double bandwidth = f.get("bandwidthGBs").asDouble();
             assertTrue(bandwidth > 0.1 && bandwidth < 10_000, "child's read bandwidth " + bandwidth + " GB/s");
