@@ -14,6 +14,18 @@ public final class Timing {
 
     /** Median milliseconds of {@code reps} timed runs after {@code warmup} untimed ones. */
     public static double medianMillis(int warmup, int reps, Action action) {
+        return median(millis(warmup, reps, action));
+    }
+
+    /**
+     * Fastest of {@code reps} timed runs after {@code warmup} untimed ones, as STREAM reports bandwidth: a
+     * machine's capability, which only interference can lower.
+     */
+    public static double bestMillis(int warmup, int reps, Action action) {
+        return Arrays.stream(millis(warmup, reps, action)).min().orElseThrow();
+    }
+
+    private static double[] millis(int warmup, int reps, Action action) {
         try {
             for (int i = 0; i < warmup; i++) action.run();
             double[] ms = new double[reps];
@@ -22,7 +34,7 @@ public final class Timing {
                 action.run();
                 ms[i] = (System.nanoTime() - t0) / 1e6;
             }
-            return median(ms);
+            return ms;
         } catch (Exception e) {
             throw new IllegalStateException("benchmark run failed: " + e.getMessage(), e);
         }
