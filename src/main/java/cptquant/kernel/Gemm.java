@@ -42,9 +42,9 @@ import jdk.incubator.vector.VectorSpecies;
  * short of four repeats its last row rather than branching). K is blocked by {@value #GEMV_KB} so the
  * four A row pieces stay in L1; with whole rows (k = 4096: 64 KiB) they were re-read from L2 on every
  * B row and the path ran at half the speed. A single A row (decoding one token) is dotted with one whole
- * B row at a time instead: streaming from memory, that outran every multi-row variant. 16-bit B is read as stored and widened to floats in
- * registers, so it streams half the bytes of F32; the GEMM path widens it while packing. Neither keeps
- * an FP32 copy of the weight.
+ * B row at a time instead: streaming from memory, that outran every multi-row variant. 16-bit B is read
+ * as stored and widened to floats in registers, so it streams half the bytes of F32; the GEMM path widens
+ * it while packing. Neither keeps an FP32 copy of the weight.
  */
 public final class Gemm {
     private Gemm() {}

@@ -29,7 +29,6 @@ public final class PackedGemm {
     private static final int L = F.length();
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     /** Columns of 4-bit codes one int vector load covers: each int lane holds eight consecutive columns. */
     private static final int BLOCK = 8 * L;
     /** 16^-k: the 4-bit kernel widens nibble k in place, as q * 16^k, so its inputs carry the inverse. */
@@ -55,7 +54,7 @@ public final class PackedGemm {
                                             int out) {
         int groups = in / group, n = Math.multiplyExact(out, groups);
         float[] sc = new float[Math.addExact(n, L)];
-        for (int k = 0; k < n; k++) sc[k] = scale(scales, k);
+        FloatFormat.F16.get(scales, 0, sc, 0, n);
         int zRead = bits == 8 ? 128 : 0;
         if (zeros == null && 1 << (bits - 1) == zRead) return new DecodeParams(sc, null);
         float[] zt = new float[Math.multiplyExact((out + L - 1) / L * L, groups)];
@@ -101,7 +100,7 @@ public final class PackedGemm {
             final int row = r;
             // Per-row input prepared once: group sums (for the zero-point terms) and, for 4-bit, the input in
             // the order the kernel widens the codes.
-            float[] xs = groupSums(x, row * in, in, group);
+            float[] xs = vector ? groupSums(x, row * in, in, group) : null;
             float[] xb = bits == 4 && vector ? blockInputs(x, row * in, in) : null;
             int chunk = chunkRows(out);
             Parallel.forRange((out + chunk - 1) / chunk, c -> {
@@ -134,10 +133,6 @@ public final class PackedGemm {
      */
     private static int chunkRows(int out) {
         return Math.max(L, Math.min(CHUNK, out / (16 * Parallel.threads())) / L * L);
-    }
-
-    private static float scale(MemorySegment scales, long idx) {
-        return Float.float16ToFloat(scales.getAtIndex(I16, idx));
     }
 
     private static int zero(MemorySegment zeros, int bits, long idx) {
@@ -334,7 +329,7 @@ public final class PackedGemm {
         int groups = in / group;
         long rowBase = (long) o * (bits == 8 ? in : (in + 1) / 2);
         for (int g = 0; g < groups; g++) {
-            float s = scale(scales, (long) o * groups + g);
+            float s = FloatFormat.F16.get(scales, (long) o * groups + g);
             int z = zero(zeros, bits, (long) o * groups + g);
             for (int i = g * group; i < (g + 1) * group; i++) {
                 int q;
