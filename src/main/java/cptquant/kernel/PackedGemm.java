@@ -40,8 +40,9 @@ public final class PackedGemm {
     /**
      * What the decode path reads besides the codes, widened once per weight from the FP16 scales and byte zero
      * points: the scales as floats (row-major, L spare entries for dot4's vector load from a row's last
-     * block) and each group's zero-point term s * (z - zRead), where zRead is the zero point the kernels'
-     * code widening already removes (128 for 8-bit codes read as signed), or null when every term is zero.
+     * block), for 4-bit groups longer than a block one per block (see {@link #rowScales}), and each group's
+     * zero-point term s * (z - zRead), where zRead is the zero point the kernels' code widening already
+     * removes (128 for 8-bit codes read as signed), or null when every term is zero.
      * The terms lie in tiles of L rows, each tile group by group, so a task sums them L rows per vector over
      * one contiguous read. Widening FP16 scales and summing the terms in a scalar loop per decode task instead
      * cost a sixth of the 4-bit kernel's time (the loop, a chain of dependent adds, ran at a tenth of the
@@ -52,19 +53,32 @@ public final class PackedGemm {
     /** The decode parameters of an out x in weight (layout as in {@link #matmul}). */
     public static DecodeParams decodeParams(int in, int bits, int group, MemorySegment scales, MemorySegment zeros,
                                             int out) {
-        int groups = in / group, n = Math.multiplyExact(out, groups);
-        float[] sc = new float[Math.addExact(n, L)];
-        FloatFormat.F16.get(scales, 0, sc, 0, n);
+        int groups = in / group, n = Math.multiplyExact(out, groups), perRow = rowScales(in, bits, group);
+        float[] gs = new float[Math.addExact(n, L)];
+        FloatFormat.F16.get(scales, 0, gs, 0, n);
+        float[] sc = gs;
+        if (perRow != groups) {
+            sc = new float[Math.addExact(Math.multiplyExact(out, perRow), L)];
+            for (int k = 0; k < out * perRow; k++) sc[k] = gs[k / perRow * groups + k % perRow * BLOCK / group];
+        }
         int zRead = bits == 8 ? 128 : 0;
         if (zeros == null && 1 << (bits - 1) == zRead) return new DecodeParams(sc, null);
         float[] zt = new float[Math.multiplyExact((out + L - 1) / L * L, groups)];
         for (int o = 0; o < out; o++) {
             for (int g = 0; g < groups; g++) {
                 int k = o * groups + g;
-                zt[(o - o % L) * groups + g * L + o % L] = sc[k] * (zero(zeros, bits, k) - zRead);
+                zt[(o - o % L) * groups + g * L + o % L] = gs[k] * (zero(zeros, bits, k) - zRead);
             }
         }
         return new DecodeParams(sc, zt);
+    }
+
+    /**
+     * Scales per row in {@link DecodeParams#scales}: one per group, except for 4-bit groups longer than a
+     * block, which get one per block so that dot4 steps through them without a branch per block.
+     */
+    private static int rowScales(int in, int bits, int group) {
+        return bits == 4 && group > BLOCK ? (in + BLOCK - 1) / BLOCK : in / group;
     }
 
     /**
@@ -84,7 +98,7 @@ public final class PackedGemm {
             Gemm.matmulTransB(x, rows, in, MemorySegment.ofArray(w), out, y);
             return;
         }
-        int groups = in / group;
+        int perRow = rowScales(in, bits, group);
         // 4-bit: a lane's eight columns must share a group, and a block must not straddle two scale spans
         // (a span is a group, or a block of several small groups) except at the row's end.
         boolean vector = bits == 8 ? group % L == 0
@@ -108,10 +122,10 @@ public final class PackedGemm {
                 // Rows the vector kernels take; the rest (none, or a 4-bit tensor's last rows) go scalar.
                 int v1 = vector ? Math.min(o1, blockRows) : o0;
                 if (v1 > o0) {
-                    Scratch scratch = Scratch.of((o1 - o0) * groups + L, o1 - o0 + L);
+                    Scratch scratch = Scratch.of((o1 - o0) * perRow + L, o1 - o0 + L);
                     // Copied, not read in place: a kernel waiting on a scale from memory at each group's end ran
                     // a quarter slower on weights streamed from memory.
-                    System.arraycopy(p.scales(), o0 * groups, scratch.scales, 0, (o1 - o0) * groups);
+                    System.arraycopy(p.scales(), o0 * perRow, scratch.scales, 0, (o1 - o0) * perRow);
                     zeroTerms(p.zeroTerms(), xs, o0, o1, scratch.corrections);
                     if (bits == 8) dot8(x, row * in, in, group, codes, scratch, o0, v1, y, row * out);
                     else dot4(xb, in, group, codes, scratch, laneGroups, o0, v1, y, row * out);
@@ -175,7 +189,8 @@ public final class PackedGemm {
 
     // The kernels run over a task's rows, one row at a time: a call per row (its set-up, the mask constants
     // loaded afresh) cost the 4-bit kernel 7-18 %. Four rows at once (sharing each input load) ran 1.2-1.6x
-    // slower when decoding streams the weight from memory, though faster on weights that stay in cache.
+    // slower when decoding streams the weight from memory, though faster on weights that stay in cache; two
+    // rows at once, each streaming its half of the task with its codes loaded a block ahead, 0.98x.
 
     /**
      * y[yOff + o] for rows [o0, o1) of 8-bit codes: sum over groups of s * sum (q - 128) x, less the row's
@@ -268,28 +283,40 @@ public final class PackedGemm {
      * place and converted as q * 16^k (exact), the input carrying 16^-k, so a weight costs an AND, a
      * conversion and a multiply-add, with no shuffle and no shift (the last nibble is shifted down instead:
      * masked, it would be negative). Widening bytes to int lanes first and shifting the nibbles apart ran
-     * 1.2-1.3x slower single-threaded. Scales apply once per span: one group, or, for groups smaller than a
-     * block, one block with each lane's scale moved into place by laneGroups. One flat loop over blocks:
-     * nested span and block loops, or a masked load for a row's last block, cost 11-27 %. A last block that
+     * 1.2-1.3x slower single-threaded. Scales apply once per block: a group's, one per block of a longer
+     * group, or, for groups smaller than a block, each lane's moved into place by laneGroups (applying them
+     * only where a longer group ends cost a branch per block: 5 % in cache). One flat loop over blocks:
+     * nested group and block loops, or a masked load for a row's last block, cost 11-27 %. A last block that
      * runs past the row reads the next row's codes against the zero padding of xb.
      */
     private static void dot4(float[] xb, int in, int group, MemorySegment codes, Scratch scratch,
                              VectorShuffle<Float> laneGroups, int o0, int o1, float[] y, int yOff) {
-        int span = Math.max(group, BLOCK), spanGroups = span / group, groups = in / group;
+        int perRow = rowScales(in, 4, group), step = laneGroups == null ? 1 : BLOCK / group;
         float[] sc = scratch.scales;
+        long rowBytes = in / 2, last = (o1 - 1) * rowBytes + (in - 1) / BLOCK * (BLOCK / 2), at = o0 * rowBytes;
+        // Each block's codes are loaded one block ahead, so the multiply-adds of a block whose load misses the
+        // cache do not fill the scheduler while the next load waits behind them: 1.15-1.35x on weights
+        // streamed from memory.
+        IntVector next = IntVector.fromMemorySegment(I, codes, at, ByteOrder.LITTLE_ENDIAN);
         for (int o = o0; o < o1; o++) {
-            long r0 = (long) o * (in / 2);
-            FloatVector total = FloatVector.zero(F), a0 = total, a1 = total, a2 = total, a3 = total;
-            for (int b = 0, spanEnd = Math.min(in, span), g = (o - o0) * groups; b < in; b += BLOCK) {
-                IntVector q = IntVector.fromMemorySegment(I, codes, r0 + (b >> 1), ByteOrder.LITTLE_ENDIAN);
-                a0 = ((FloatVector) q.and(0xf).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xb, b), a0);
-                a1 = ((FloatVector) q.and(0xf0).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xb, b + L), a1);
-                a2 = ((FloatVector) q.and(0xf00).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xb, b + 2 * L), a2);
-                a3 = ((FloatVector) q.and(0xf000).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xb, b + 3 * L), a3);
+            long r0 = o * rowBytes;
+            if (at != r0) { // the row before ended in a partial block, so the load ahead overshot this row
+                at = r0;
+                next = IntVector.fromMemorySegment(I, codes, at, ByteOrder.LITTLE_ENDIAN);
+            }
+            FloatVector total = FloatVector.zero(F);
+            for (int b = 0, g = (o - o0) * perRow; b < in; b += BLOCK, g += step) {
+                IntVector q = next;
+                at += BLOCK / 2;
+                next = IntVector.fromMemorySegment(I, codes, Math.min(at, last), ByteOrder.LITTLE_ENDIAN);
+                FloatVector a0 = ((FloatVector) q.and(0xf).convert(VectorOperators.I2F, 0))
+                        .mul(FloatVector.fromArray(F, xb, b));
+                FloatVector a1 = ((FloatVector) q.and(0xf0).convert(VectorOperators.I2F, 0))
+                        .mul(FloatVector.fromArray(F, xb, b + L));
+                FloatVector a2 = ((FloatVector) q.and(0xf00).convert(VectorOperators.I2F, 0))
+                        .mul(FloatVector.fromArray(F, xb, b + 2 * L));
+                FloatVector a3 = ((FloatVector) q.and(0xf000).convert(VectorOperators.I2F, 0))
+                        .mul(FloatVector.fromArray(F, xb, b + 3 * L));
                 a0 = ((FloatVector) q.and(0xf0000).convert(VectorOperators.I2F, 0))
                         .fma(FloatVector.fromArray(F, xb, b + 4 * L), a0);
                 a1 = ((FloatVector) q.and(0xf00000).convert(VectorOperators.I2F, 0))
@@ -298,17 +325,9 @@ public final class PackedGemm {
                         .fma(FloatVector.fromArray(F, xb, b + 6 * L), a2);
                 a3 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
                         .fma(FloatVector.fromArray(F, xb, b + 7 * L), a3);
-                if (b + BLOCK >= spanEnd) {
-                    FloatVector s = laneGroups == null ? FloatVector.broadcast(F, sc[g])
-                            : FloatVector.fromArray(F, sc, g).rearrange(laneGroups);
-                    total = a0.add(a1).add(a2.add(a3)).fma(s, total);
-                    a0 = FloatVector.zero(F);
-                    a1 = a0;
-                    a2 = a0;
-                    a3 = a0;
-                    spanEnd = Math.min(in, spanEnd + span);
-                    g += spanGroups;
-                }
+                FloatVector s = laneGroups == null ? FloatVector.broadcast(F, sc[g])
+                        : FloatVector.fromArray(F, sc, g).rearrange(laneGroups);
+                total = a0.add(a1).add(a2.add(a3)).fma(s, total);
             }
             y[yOff + o] = total.reduceLanes(VectorOperators.ADD) - scratch.corrections[o - o0];
         }
