@@ -293,22 +293,27 @@ public final class PackedGemm {
                              VectorShuffle<Float> laneGroups, int o0, int o1, float[] y, int yOff) {
         int perRow = rowScales(in, 4, group), step = laneGroups == null ? 1 : BLOCK / group;
         float[] sc = scratch.scales;
-        long rowBytes = in / 2, last = (o1 - 1) * rowBytes + (in - 1) / BLOCK * (BLOCK / 2), at = o0 * rowBytes;
-        // Each block's codes are loaded one block ahead, so the multiply-adds of a block whose load misses the
-        // cache do not fill the scheduler while the next load waits behind them: 1.15-1.35x on weights
-        // streamed from memory.
-        IntVector next = IntVector.fromMemorySegment(I, codes, at, ByteOrder.LITTLE_ENDIAN);
+        long rowBytes = in / 2, last = (o1 - 1) * rowBytes + (in - 1) / BLOCK * (BLOCK / 2);
+        long at = o0 * rowBytes + BLOCK / 2;
+        // Each block's codes are loaded two blocks ahead (at: where the one further ahead came from), so the
+        // multiply-adds of a block whose load misses the cache do not fill the scheduler while later loads
+        // wait behind them: one block ahead ran 1.15-1.35x faster on weights streamed from memory and decoded
+        // 1.07x faster; two ahead decoded a further 1.05x faster, four ahead 1.01x.
+        IntVector next = IntVector.fromMemorySegment(I, codes, o0 * rowBytes, ByteOrder.LITTLE_ENDIAN);
+        IntVector next2 = IntVector.fromMemorySegment(I, codes, Math.min(at, last), ByteOrder.LITTLE_ENDIAN);
         for (int o = o0; o < o1; o++) {
             long r0 = o * rowBytes;
-            if (at != r0) { // the row before ended in a partial block, so the load ahead overshot this row
-                at = r0;
-                next = IntVector.fromMemorySegment(I, codes, at, ByteOrder.LITTLE_ENDIAN);
+            if (at != r0 + BLOCK / 2) { // the row before ended in a partial block: the loads ahead overshot
+                next = IntVector.fromMemorySegment(I, codes, r0, ByteOrder.LITTLE_ENDIAN);
+                at = r0 + BLOCK / 2;
+                next2 = IntVector.fromMemorySegment(I, codes, Math.min(at, last), ByteOrder.LITTLE_ENDIAN);
             }
             FloatVector total = FloatVector.zero(F);
             for (int b = 0, g = (o - o0) * perRow; b < in; b += BLOCK, g += step) {
                 IntVector q = next;
+                next = next2;
                 at += BLOCK / 2;
-                next = IntVector.fromMemorySegment(I, codes, Math.min(at, last), ByteOrder.LITTLE_ENDIAN);
+                next2 = IntVector.fromMemorySegment(I, codes, Math.min(at, last), ByteOrder.LITTLE_ENDIAN);
                 FloatVector a0 = ((FloatVector) q.and(0xf).convert(VectorOperators.I2F, 0))
                         .mul(FloatVector.fromArray(F, xb, b));
                 FloatVector a1 = ((FloatVector) q.and(0xf0).convert(VectorOperators.I2F, 0))
