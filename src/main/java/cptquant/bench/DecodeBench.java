@@ -106,15 +106,14 @@ public final class DecodeBench {
                               ResidentMemory afterDecode) {}
 
     /**
-     * One format's figures: speeds and its children's bandwidth are medians over rounds, the speed-up the
-     * median of each round's ratio, memory the first round's.
+     * One format's figures: speeds and bandwidth are medians over rounds, the speed-up and decode/bound the
+     * medians of each round's ratios, memory the first round's.
      *
-     * @param checkpointMB    size on disk of what was loaded
-     * @param weightMB        bytes every decoded token reads: block linears and LM head as stored
-     * @param modelOnly       resident memory after decoding less the baseline child's
-     * @param bandwidthGBs    read bandwidth this format's children measured right after decoding
-     * @param boundTokensPerS the model's bandwidth ({@link ModelFigures#bandwidthGBs}) / weight bytes
-     * @param decodeRounds    each round's decode tokens/s
+     * @param checkpointMB size on disk of what was loaded
+     * @param weightMB     bytes every decoded token reads: block linears and LM head as stored
+     * @param modelOnly    resident memory after decoding less the baseline child's
+     * @param bandwidthGBs read bandwidth each child measured right after decoding: the bound's
+     * @param decodeRounds each round's decode tokens/s
      */
     public record Figure(String format, double checkpointMB, double weightMB, ResidentMemory modelOnly,
                          double decodeTokensPerS, double speedupVsFp32, double bandwidthGBs, double boundTokensPerS,
@@ -124,27 +123,22 @@ public final class DecodeBench {
     /**
      * Every format of one model.
      *
-     * @param baseline     a child JVM's resident memory when it loads nothing
-     * @param note         why resident memory is missing, or null
-     * @param bandwidthGBs the bounds' read bandwidth: the median of every child's, each the best of ten passes
-     *                     right after its decode. One child's figure alone once read 45-51 GB/s while the
-     *                     others read 31-36 and its own decode ran no faster; a figure from the run's start
-     *                     alone once put FP32 decoding at 1.35 of its bound.
+     * @param baseline a child JVM's resident memory when it loads nothing
+     * @param note     why resident memory is missing, or null
      */
     public record ModelFigures(String model, int decodeTokens, int prefillTokens, int reps, int rounds,
-                               ResidentMemory baseline, String note, double bandwidthGBs, List<Figure> formats) {
+                               ResidentMemory baseline, String note, List<Figure> formats) {
 
         /** A human table, one row per format. */
         public String table() {
             StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
-                    "%s: decode %d tokens, prefill %d, median of %d per child, of %d rounds; baseline JVM RSS %s MB%s;"
-                            + " bound at %.1f GB/s, the children's median read bandwidth%n",
+                    "%s: decode %d tokens, prefill %d, median of %d per child, of %d rounds; baseline JVM RSS %s MB%s%n",
                     model, decodeTokens, prefillTokens, reps, rounds, mb(baseline.rssMB()),
-                    note == null ? "" : " (" + note + ")", bandwidthGBs));
-            s.append(String.format("  %-23s %9s %9s %12s %7s %10s %11s %12s %13s%n", "format", "weight MB", "RSS MB",
-                    "decode tok/s", "x fp32", "child GB/s", "bound tok/s", "decode/bound", "prefill tok/s"));
+                    note == null ? "" : " (" + note + ")"));
+            s.append(String.format("  %-23s %9s %9s %12s %7s %6s %11s %12s %13s%n", "format", "weight MB", "RSS MB",
+                    "decode tok/s", "x fp32", "GB/s", "bound tok/s", "decode/bound", "prefill tok/s"));
             for (Figure f : formats) {
-                s.append(String.format(Locale.ROOT, "  %-23s %9.1f %9s %12.1f %7.2f %10.1f %11.1f %12.2f %13.1f%n",
+                s.append(String.format(Locale.ROOT, "  %-23s %9.1f %9s %12.1f %7.2f %6.1f %11.1f %12.2f %13.1f%n",
                         f.format(), f.weightMB(), mb(f.modelOnly().rssMB()), f.decodeTokensPerS(), f.speedupVsFp32(),
                         f.bandwidthGBs(), f.boundTokensPerS(), f.decodeOverBound(), f.prefillTokensPerS()));
             }
@@ -194,25 +188,24 @@ public final class DecodeBench {
                 }
                 runs.add(round);
             }
-            double bandwidth = median(runs.stream().flatMap(List::stream).toList(), Measurement::bandwidthGBs);
             List<Figure> figures = new ArrayList<>();
             for (int i = 0; i < formats.size(); i++) {
                 int f = i;
                 List<Measurement> ms = runs.stream().map(round -> round.get(f)).toList();
                 Measurement m = ms.getFirst();
-                double decode = median(ms, Measurement::decodeTokensPerS), bound = bandwidth * 1e9 / m.weightBytes();
+                double bandwidth = median(ms, Measurement::bandwidthGBs);
                 figures.add(new Figure(formats.get(f).label(), sizeOf(checkpoints.get(formats.get(f))) / 1e6,
-                        m.weightBytes() / 1e6, m.afterDecode().minus(baseline), decode,
+                        m.weightBytes() / 1e6, m.afterDecode().minus(baseline), median(ms, Measurement::decodeTokensPerS),
                         median(runs, round -> round.get(f).decodeTokensPerS() / round.getFirst().decodeTokensPerS()),
-                        median(ms, Measurement::bandwidthGBs), bound, decode / bound,
+                        bandwidth, bandwidth * 1e9 / m.weightBytes(),
+                        median(ms, x -> x.decodeTokensPerS() * x.weightBytes() / (x.bandwidthGBs() * 1e9)),
                         median(ms, Measurement::prefillTokensPerS),
                         ms.stream().map(Measurement::decodeTokensPerS).toList(), m.afterLoad(), m.afterDecode()));
             }
             Measurement first = runs.getFirst().getFirst();
             return new ModelFigures(name, first.decodeTokens(), first.prefillTokens(), settings.reps(), settings.rounds(),
                     baseline,
-                    baseline.rssMB() == null ? "resident memory needs Linux's /proc/self/status" : null, bandwidth,
-                    figures);
+                    baseline.rssMB() == null ? "resident memory needs Linux's /proc/self/status" : null, figures);
         } catch (IOException e) {
             throw new UncheckedIOException(name + ": " + e.getMessage(), e);
         } finally {

@@ -52,25 +52,16 @@ class DecodeBenchTest {
         assertEquals(2, json.get("rounds").asInt());
         JsonNode formats = json.get("formats");
         assertEquals(2, formats.size());
-        // The bounds' bandwidth is the median of all four children's, so it lies between the two formats'
-        // medians of their own children's.
-        double bandwidth = json.get("bandwidthGBs").asDouble();
-        double child0 = formats.get(0).get("bandwidthGBs").asDouble();
-        double child1 = formats.get(1).get("bandwidthGBs").asDouble();
-        assertTrue(bandwidth >= Math.min(child0, child1) * (1 - 1e-12)
-                        && bandwidth <= Math.max(child0, child1) * (1 + 1e-12),
-                bandwidth + " GB/s outside the children's " + child0 + " and " + child1);
         assertEquals("fp32", formats.get(0).get("format").asText());
         assertEquals("w4-g128 (head w8)", formats.get(1).get("format").asText());
         for (JsonNode f : formats) {
             assertTrue(f.get("decodeTokensPerS").asDouble() > 0, f.toString());
             assertEquals(2, f.get("decodeRounds").size(), f.toString());
             assertTrue(f.get("prefillTokensPerS").asDouble() > 0, f.toString());
-            double child = f.get("bandwidthGBs").asDouble();
-            assertTrue(child > 0.1 && child < 10_000, "children's read bandwidth " + child + " GB/s");
-            double bound = f.get("boundTokensPerS").asDouble();
-            assertEquals(bandwidth * 1e9 / (f.get("weightMB").asDouble() * 1e6), bound, 1e-9 * bound);
-            assertEquals(f.get("decodeTokensPerS").asDouble() / bound, f.get("decodeOverBound").asDouble(), 1e-12);
+            double bandwidth = f.get("bandwidthGBs").asDouble();
+            assertTrue(bandwidth > 0.1 && bandwidth < 10_000, "child's read bandwidth " + bandwidth + " GB/s");
+            assertEquals(bandwidth * 1e9 / (f.get("weightMB").asDouble() * 1e6), f.get("boundTokensPerS").asDouble(),
+                    1e-9 * f.get("boundTokensPerS").asDouble());
             if (LINUX) {
                 assertTrue(f.at("/afterDecode/rssMB").asDouble() > 0, f.toString());
                 assertTrue(f.at("/afterDecode/peakMB").asDouble() >= f.at("/afterDecode/rssMB").asDouble(), f.toString());
