@@ -89,7 +89,7 @@ public final class Ops {
     }
 
     /** Sum over x[off, off+n) of (x - shift), or of (x - shift)^2 when {@code squares}. */
-    private static float sum(float[] x, int off, int n, float shift, boolean squares) {
+    static float sum(float[] x, int off, int n, float shift, boolean squares) {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += L) {

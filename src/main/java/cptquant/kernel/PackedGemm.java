@@ -237,14 +237,7 @@ public final class PackedGemm {
     /** Sums of x[off, off + in) over each group of {@code group} inputs. */
     private static float[] groupSums(float[] x, int off, int in, int group) {
         float[] xs = new float[in / group];
-        for (int g = 0; g < xs.length; g++) {
-            int i = g * group, end = i + group;
-            FloatVector acc = FloatVector.zero(F);
-            for (; i + L <= end; i += L) acc = acc.add(FloatVector.fromArray(F, x, off + i));
-            float s = acc.reduceLanes(VectorOperators.ADD);
-            for (; i < end; i++) s += x[off + i];
-            xs[g] = s;
-        }
+        for (int g = 0; g < xs.length; g++) xs[g] = Ops.sum(x, off + g * group, group, 0f, false);
         return xs;
     }
 
