@@ -99,8 +99,8 @@ public final class PackedGemm {
             return;
         }
         int perRow = rowScales(in, bits, group);
-        // 4-bit: a lane's eight columns must share a group, and a block must not straddle two scale spans
-        // (a span is a group, or a block of several small groups) except at the row's end.
+        // 4-bit: a lane's eight columns must share a group, and a block must lie inside one group or hold
+        // whole groups, except at the row's end.
         boolean vector = bits == 8 ? group % L == 0
                 : in % 8 == 0 && group % 8 == 0 && (group % BLOCK == 0 || BLOCK % group == 0 || group == in);
         VectorShuffle<Float> laneGroups = bits == 4 && vector && group < BLOCK
