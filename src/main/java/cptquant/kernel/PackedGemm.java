@@ -128,7 +128,7 @@ public final class PackedGemm {
                     System.arraycopy(p.scales(), o0 * perRow, scratch.scales, 0, (o1 - o0) * perRow);
                     zeroTerms(p.zeroTerms(), xs, o0, o1, scratch.corrections);
                     if (bits == 8) dot8(x, row * in, in, group, codes, scratch, o0, v1, y, row * out);
-                    else dot4(xb, in, group, codes, scratch, laneGroups, o0, v1, y, row * out);
+                    else dot4(xb, in, group, perRow, codes, scratch, laneGroups, o0, v1, y, row * out);
                 }
                 for (int o = v1; o < o1; o++) {
                     y[row * out + o] = dotScalar(x, row * in, in, bits, group, codes, scales, zeros, o);
@@ -271,7 +271,7 @@ public final class PackedGemm {
 
     /**
      * y[yOff + o] for rows [o0, o1) of 4-bit codes: sum over groups of s * sum q x, less the row's zero-point
-     * term (scales and terms from the task's scratch, from row o0), xb from blockInputs.
+     * term (scales and terms from the task's scratch, from row o0, perRow to a row), xb from blockInputs.
      * Each int lane of a load holds eight columns, a byte's low nibble the even one; nibble k is masked in
      * place and converted as q * 16^k (exact), the input carrying 16^-k, so a weight costs an AND, a
      * conversion and a multiply-add, with no shuffle and no shift (the last nibble is shifted down instead:
@@ -282,9 +282,9 @@ public final class PackedGemm {
      * nested group and block loops, or a masked load for a row's last block, cost 11-27 %. A last block that
      * runs past the row reads the next row's codes against the zero padding of xb.
      */
-    private static void dot4(float[] xb, int in, int group, MemorySegment codes, Scratch scratch,
+    private static void dot4(float[] xb, int in, int group, int perRow, MemorySegment codes, Scratch scratch,
                              VectorShuffle<Float> laneGroups, int o0, int o1, float[] y, int yOff) {
-        int perRow = rowScales(in, 4, group), step = laneGroups == null ? 1 : BLOCK / group;
+        int step = laneGroups == null ? 1 : BLOCK / group;
         float[] sc = scratch.scales;
         long rowBytes = in / 2, last = (o1 - 1) * rowBytes + (in - 1) / BLOCK * (BLOCK / 2);
         long at = o0 * rowBytes + BLOCK / 2;
